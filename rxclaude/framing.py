@@ -1,0 +1,392 @@
+"""Incremental NDJSON framing: bytes in, typed messages and parse errors out.
+
+:class:`FrameDecoder` is the engine behind ``parse_json_frames``; it is usable on its
+own (``feed(chunk)`` … ``finish()``), without Rx.
+
+Rules, in the order they apply to each line:
+
+* Lines end at the byte ``\\n`` only (never ``str.splitlines``: U+2028/U+2029 may appear
+  raw inside strings); a trailing ``\\r`` is not part of the frame; blank lines are
+  skipped; a UTF-8 BOM at the very start of the stream is skipped.
+* A line that decodes on its own to a JSON object is a frame. This is the fast path:
+  the whole chunk is split at once and each line goes straight to ``msgspec``'s JSON decoder.
+* Otherwise the line is examined (the slow path): several objects on one line are each
+  a frame; a JSON object pretty-printed over several lines is put back together from
+  the lines that cannot stand alone — but a line that is a JSON object by itself always
+  stands alone, so a broken line never swallows the frames after it. Everything else
+  becomes a :class:`~rxclaude.messages.ParseError` at its place in the stream.
+* A line longer than ``max_frame_bytes`` becomes one ``frame_too_large`` error; its
+  bytes are counted and dropped as they arrive, never buffered.
+* At the end, a last line without ``\\n`` is a frame if it is complete, and a
+  ``truncated`` error if the stream stopped inside it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+from rxclaude.messages import (
+    EXCERPT_BYTES,
+    MESSAGE_TYPES,
+    SYSTEM_SUBTYPES,
+    Message,
+    ParseError,
+    ParseErrorReason,
+    ResultMessage,
+    SystemMessage,
+    UnknownMessage,
+    message_from_json,
+)
+
+DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024
+"""Frames longer than this (64 MiB) become ``frame_too_large`` errors."""
+
+_BOM = "\ufeff"
+_JSON_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_BLANK = b" \t\r"
+
+_RestKind = Literal["continues", "truncated", "invalid", "not_an_object"]
+_REST_REASONS: dict[_RestKind, ParseErrorReason] = {
+    "continues": "truncated",
+    "truncated": "truncated",
+    "invalid": "invalid_json",
+    "not_an_object": "not_an_object",
+}
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_strict_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def _classify_failure(error: ValueError | RecursionError, text: str) -> tuple[_RestKind, str]:
+    """Whether text that failed to decode is incomplete (and how) or just invalid."""
+    if isinstance(error, RecursionError):
+        return "invalid", "JSON nested too deeply"
+    if not isinstance(error, json.JSONDecodeError):
+        return "invalid", str(error)
+    if error.msg.startswith("Unterminated string"):
+        return "truncated", "the line ends inside a JSON string"
+    if error.pos >= len(text.rstrip(" \t\n\r")):
+        return "continues", "the JSON value is incomplete"
+    return "invalid", f"{error.msg} (character {error.pos} of the line)"
+
+
+class _Values:
+    """What one piece of text decodes to: leading JSON values, then what is left."""
+
+    __slots__ = ("detail", "rest_kind", "rest_start", "values")
+
+    def __init__(self, text: str, start: int) -> None:
+        self.values: list[tuple[Any, int, int]] = []
+        self.rest_start: int | None = None
+        self.rest_kind: _RestKind = "invalid"
+        self.detail = ""
+        position = _JSON_WHITESPACE.match(text, start).end()  # type: ignore[union-attr]
+        while position < len(text):
+            try:
+                value, end = _strict_decoder.raw_decode(text, position)
+            except (ValueError, RecursionError) as error:
+                self.rest_start = position
+                self.rest_kind, self.detail = _classify_failure(error, text)
+                return
+            self.values.append((value, position, end))
+            position = _JSON_WHITESPACE.match(text, end).end()  # type: ignore[union-attr]
+
+
+class FrameDecoder:
+    """Turns a byte stream, fed in chunks of any size, into messages in stream order.
+
+    ``emit`` receives every :class:`~rxclaude.messages.Message` (frames and
+    :class:`~rxclaude.messages.ParseError`\\ s); ``now`` gives the ``received_at`` stamp
+    of the frames that a chunk completes.
+    """
+
+    def __init__(
+        self,
+        emit: Callable[[Message], None],
+        now: Callable[[], datetime],
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+    ) -> None:
+        if max_frame_bytes < 1:
+            raise ValueError(f"max_frame_bytes must be positive, not {max_frame_bytes}")
+        self._emit = emit
+        self._now = now
+        self._max_frame_bytes = max_frame_bytes
+        self._json_decoder = msgspec.json.Decoder()
+        # The line in progress: its stream offset, its parts so far and their length.
+        self._line_start = 0
+        self._line_parts: list[bytes] = []
+        self._line_length = 0
+        # Set while the line in progress is over the limit: only its excerpt is kept.
+        self._oversized_excerpt: bytes | None = None
+        # Lines that may be the start of a JSON object pretty-printed over several lines.
+        self._held_start = 0
+        self._held_lines: list[str] = []
+        self._held_length = 0
+        self.last_result: ResultMessage | None = None
+        """The last ``result`` frame decoded so far."""
+
+    def feed(self, chunk: bytes) -> None:
+        """Decode the frames that ``chunk`` completes and keep the rest for later."""
+        if not chunk:
+            return
+        lines = chunk.split(b"\n")
+        tail = lines.pop()
+        if not lines:
+            self._extend_line(tail)
+            return
+        now = self._now()
+        position = self._line_start
+        if self._oversized_excerpt is not None or self._line_parts:
+            first = lines[0]
+            del lines[0]
+            position = self._complete_line(first, position, now)
+        position = self._decode_lines(lines, position, now, len(chunk) > self._max_frame_bytes)
+        self._line_start = position
+        self._line_length = 0
+        if tail:
+            self._extend_line(tail)
+
+    def finish(self) -> None:
+        """End of stream: decode or report the last line, and anything held back."""
+        now = self._now()
+        if self._oversized_excerpt is not None or self._line_parts:
+            self._line_start = self._complete_line(b"", self._line_start, now)
+            self._line_length = 0
+        self._release_held(now, "the stream ended inside this JSON value")
+
+    # -- the line in progress ---------------------------------------------------------
+
+    def _extend_line(self, data: bytes) -> None:
+        self._line_length += len(data)
+        if self._oversized_excerpt is not None:
+            return
+        if self._line_length <= self._max_frame_bytes:
+            self._line_parts.append(data)
+            return
+        head = b"".join(self._line_parts)[:EXCERPT_BYTES]
+        self._oversized_excerpt = (head + data[: EXCERPT_BYTES - len(head)])[:EXCERPT_BYTES]
+        self._line_parts = []
+
+    def _complete_line(self, last_part: bytes, position: int, now: datetime) -> int:
+        """Finish the line in progress with ``last_part``; return the next line's offset."""
+        length = self._line_length + len(last_part)
+        if self._oversized_excerpt is None:
+            self._line_parts.append(last_part)
+            line = b"".join(self._line_parts)
+            self._line_parts = []
+            return self._decode_lines([line], position, now, length > self._max_frame_bytes)
+        excerpt = self._oversized_excerpt
+        self._oversized_excerpt = None
+        self._report_oversized(position, length, excerpt, now)
+        return position + length + 1
+
+    def _report_oversized(self, position: int, length: int, excerpt: bytes, now: datetime) -> None:
+        self._release_held(now, "a line over the size limit interrupted this JSON value")
+        self._error(
+            "frame_too_large",
+            position,
+            length,
+            excerpt=excerpt,
+            detail=f"the line is {length} bytes, over the limit of {self._max_frame_bytes} bytes",
+            now=now,
+        )
+
+    # -- complete lines -----------------------------------------------------------------
+
+    def _decode_lines(
+        self, lines: list[bytes], position: int, now: datetime, check_size: bool
+    ) -> int:
+        """Decode complete lines starting at stream offset ``position``; return the end.
+
+        ``check_size`` is False when the lines are known to fit under the limit.
+        """
+        emit = self._emit
+        loads = self._json_decoder.decode
+        message_types = MESSAGE_TYPES
+        held = self._held_lines
+        for line in lines:
+            length = len(line)
+            if check_size and length > self._max_frame_bytes:
+                self._report_oversized(position, length, line[:EXCERPT_BYTES], now)
+                position += length + 1
+                continue
+            try:
+                raw = loads(line)
+            except Exception:  # any failure is examined, and classified, by the slow path
+                self._decode_slowly(line, position, now)
+            else:
+                if raw.__class__ is dict and not held:
+                    frame_type = raw.get("type")
+                    if frame_type.__class__ is str:
+                        cls = message_types.get(frame_type, UnknownMessage)
+                        if cls is SystemMessage:
+                            subtype = raw.get("subtype")
+                            if subtype.__class__ is str:
+                                cls = SYSTEM_SUBTYPES.get(subtype, SystemMessage)
+                    else:
+                        frame_type, cls = "", UnknownMessage
+                    # A CRLF line end (b"\r" is 13) is not part of the frame.
+                    message = cls(frame_type, raw, position, length - (line[-1] == 13), now)
+                    if cls is ResultMessage:
+                        self.last_result = message  # type: ignore[assignment]
+                    emit(message)
+                else:
+                    self._decode_slowly(line, position, now)
+            position += length + 1
+        return position
+
+    def _decode_slowly(self, line: bytes, position: int, now: datetime) -> None:
+        """Everything the fast path cannot take: junk, partial and multi-object lines.
+
+        A trailing ``\\r`` stays in the text (it is JSON whitespace), so that character
+        positions map back to exact stream offsets.
+        """
+        if not line.strip(_BLANK):
+            if self._held_lines:
+                self._hold(line.decode("ascii"))
+            return
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            self._release_held(now, "an invalid UTF-8 line interrupted this JSON value")
+            content = line.removesuffix(b"\r")
+            self._error(
+                "invalid_utf8",
+                position,
+                len(content),
+                excerpt=content,
+                detail=f"invalid UTF-8 at byte {position + error.start}: {error.reason}",
+                now=now,
+            )
+            return
+        if self._held_lines and self._continue_held(text, now):
+            return
+        start = 1 if position == 0 and text.startswith(_BOM) else 0
+        self._emit_values(text, _Values(text, start), position, now)
+
+    def _continue_held(self, text: str, now: datetime) -> bool:
+        """Try ``text`` as the next line of the held-back value; True if it was used."""
+        alone = _Values(text, 0)
+        if alone.rest_start is None and alone.values and isinstance(alone.values[0][0], dict):
+            self._release_held(now, "the next line is a JSON object of its own")
+            return False
+        if self._held_length + _utf8_length(text, 0, len(text)) > self._max_frame_bytes:
+            self._release_held(now, "the value grew over the size limit", "frame_too_large")
+            return False
+        joined = "\n".join([*self._held_lines, text])
+        combined = _Values(joined, 0)
+        if combined.values:
+            held_start = self._held_start
+            self._held_lines.clear()
+            self._held_length = 0
+            self._emit_values(joined, combined, held_start, now)
+            return True
+        if combined.rest_kind == "continues":
+            self._hold(text)
+            return True
+        self._release_held(now, "the lines after it do not complete it")
+        return False
+
+    def _emit_values(self, text: str, values: _Values, position: int, now: datetime) -> None:
+        """Emit the leading JSON objects of ``text``, then report or hold what is left.
+
+        Decoding stops at the first value that is not an object: from there on the text
+        is one error, ``not_an_object`` if it is nothing but such values.
+        """
+        rest_start, rest_kind, detail = values.rest_start, values.rest_kind, values.detail
+        for index, (value, begin, end) in enumerate(values.values):
+            if not isinstance(value, dict):
+                if rest_start is None:
+                    rest_kind = "not_an_object"
+                    detail = f"a JSON {_json_type_name(value)} is not a frame (frames are objects)"
+                    if any(isinstance(other, dict) for other, _, _ in values.values[index:]):
+                        rest_kind = "invalid"
+                        detail = "JSON values other than objects on this line"
+                rest_start = begin
+                break
+            message = message_from_json(
+                value,
+                offset=position + _utf8_length(text, 0, begin),
+                nbytes=_utf8_length(text, begin, end),
+                received_at=now,
+            )
+            if isinstance(message, ResultMessage):
+                self.last_result = message
+            self._emit(message)
+        if rest_start is None:
+            return
+        rest_offset = position + _utf8_length(text, 0, rest_start)
+        rest = text[rest_start:]
+        if rest_kind == "continues" and rest.startswith("{"):
+            self._held_start = rest_offset
+            self._hold(rest)
+            return
+        reason: ParseErrorReason = _REST_REASONS[rest_kind]
+        content = rest.rstrip(" \t\r").encode("utf-8")
+        self._error(reason, rest_offset, len(content), excerpt=content, detail=detail, now=now)
+
+    # -- values held back across lines ---------------------------------------------
+
+    def _hold(self, text: str) -> None:
+        self._held_lines.append(text)
+        self._held_length += _utf8_length(text, 0, len(text)) + 1
+
+    def _release_held(
+        self, now: datetime, why: str, reason: ParseErrorReason = "truncated"
+    ) -> None:
+        """Report the held-back lines as one error: they never became a JSON object."""
+        if not self._held_lines:
+            return
+        data = "\n".join(self._held_lines).encode("utf-8")
+        self._held_lines.clear()
+        self._held_length = 0
+        self._error(
+            reason,
+            self._held_start,
+            len(data),
+            excerpt=data,
+            detail=f"incomplete JSON: {why}",
+            now=now,
+        )
+
+    def _error(
+        self,
+        reason: ParseErrorReason,
+        offset: int,
+        nbytes: int,
+        *,
+        excerpt: bytes,
+        detail: str,
+        now: datetime,
+    ) -> None:
+        self._emit(
+            ParseError(
+                reason,
+                offset=offset,
+                nbytes=nbytes,
+                excerpt=excerpt[:EXCERPT_BYTES],
+                detail=detail,
+                received_at=now,
+            )
+        )
+
+
+def _json_type_name(value: Any) -> str:
+    names = {str: "string", bool: "boolean", int: "number", float: "number", list: "array"}
+    return names.get(type(value), "null")
+
+
+def _utf8_length(text: str, begin: int, end: int) -> int:
+    """Bytes of ``text[begin:end]`` in UTF-8 (the text came from valid UTF-8)."""
+    piece = text[begin:end]
+    return len(piece) if piece.isascii() else len(piece.encode("utf-8"))
