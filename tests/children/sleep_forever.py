@@ -1,0 +1,6 @@
+"""Writes nothing and waits forever."""
+
+import signal
+
+while True:
+    signal.pause()
