@@ -1,0 +1,127 @@
+"""``parse_json_frames``: the operator from byte chunks to typed messages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+from reactivex import Observable, abc
+from reactivex.disposable import SingleAssignmentDisposable
+from reactivex.scheduler import CurrentThreadScheduler
+
+from rxclaude.cli import CLIProcessError
+from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES, FrameDecoder
+from rxclaude.messages import Message, ParseError
+
+
+class FrameDecodeError(ValueError):
+    """Raised through ``on_error`` by ``parse_json_frames(on_error="raise")``.
+
+    ``error`` is the :class:`~rxclaude.messages.ParseError` that would have been emitted.
+    """
+
+    def __init__(self, error: ParseError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+    def __reduce__(self) -> tuple[type[FrameDecodeError], tuple[ParseError]]:
+        return (type(self), (self.error,))
+
+
+def parse_json_frames(
+    *,
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+    on_error: Literal["emit", "raise"] = "emit",
+    scheduler: abc.SchedulerBase | None = None,
+) -> Callable[[Observable[bytes]], Observable[Message]]:
+    """Decode a stream of byte chunks into typed messages, one per NDJSON frame.
+
+    Frames may be cut anywhere across chunks; the output does not depend on how the
+    bytes were chunked. Bad input becomes :class:`~rxclaude.messages.ParseError` items at
+    its place in the stream and decoding goes on (see :mod:`rxclaude.framing` for the
+    rules); with ``on_error="raise"`` the first one ends the stream with
+    :class:`FrameDecodeError` instead. ``received_at`` is read from ``scheduler`` (else
+    the subscription's scheduler, else the current-thread scheduler's clock).
+
+    When the source fails with :class:`~rxclaude.cli.CLIProcessError`, the frames that
+    arrived are emitted first (a cut last frame as a ``truncated`` error), and the
+    error's ``result`` is set to the last ``result`` frame seen, if any.
+
+    .. code-block:: text
+
+        chunks:   -b'{"type":"a'-b'"}\\n[junk\\n{"ty'-b'pe":"b"}'-|
+        parse_json_frames()
+        messages: ------------Msg(a)-ParseError----------------Msg(b)|
+
+    Args:
+        max_frame_bytes: longer lines become one ``frame_too_large`` error each,
+            dropped as they arrive without being buffered.
+        on_error: ``"emit"`` (default) passes parse errors on as items; ``"raise"``
+            fails the stream with :class:`FrameDecodeError` at the first one.
+        scheduler: the clock for ``received_at``.
+    """
+    if on_error not in ("emit", "raise"):
+        raise ValueError(f'on_error must be "emit" or "raise", not {on_error!r}')
+    if max_frame_bytes < 1:
+        raise ValueError(f"max_frame_bytes must be positive, not {max_frame_bytes}")
+
+    def operator(source: Observable[bytes]) -> Observable[Message]:
+        def subscribe(
+            observer: abc.ObserverBase[Message],
+            subscribe_scheduler: abc.SchedulerBase | None = None,
+        ) -> abc.DisposableBase:
+            clock = scheduler or subscribe_scheduler or CurrentThreadScheduler.singleton()
+            stopped = False
+            emit: Callable[[Message], None] = observer.on_next
+            if on_error == "raise":
+
+                def emit(message: Message) -> None:
+                    if isinstance(message, ParseError):
+                        raise FrameDecodeError(message)
+                    observer.on_next(message)
+
+            decoder = FrameDecoder(emit, lambda: clock.now, max_frame_bytes)
+            subscription = SingleAssignmentDisposable()
+
+            def fail(error: Exception) -> None:
+                nonlocal stopped
+                stopped = True
+                subscription.dispose()
+                observer.on_error(error)
+
+            def on_next(chunk: bytes) -> None:
+                if stopped:
+                    return
+                try:
+                    decoder.feed(chunk)
+                except FrameDecodeError as error:
+                    fail(error)
+
+            def finish() -> bool:
+                """Flush the decoder; False if that failed the stream."""
+                try:
+                    decoder.finish()
+                except FrameDecodeError as error:
+                    fail(error)
+                    return False
+                return True
+
+            def on_completed() -> None:
+                if not stopped and finish():
+                    observer.on_completed()
+
+            def on_source_error(error: Exception) -> None:
+                if stopped or not finish():
+                    return
+                if isinstance(error, CLIProcessError) and decoder.last_result is not None:
+                    error.result = decoder.last_result
+                observer.on_error(error)
+
+            subscription.disposable = source.subscribe(
+                on_next, on_source_error, on_completed, scheduler=subscribe_scheduler
+            )
+            return subscription
+
+        return Observable(subscribe)
+
+    return operator
