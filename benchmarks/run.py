@@ -1,0 +1,566 @@
+"""Throughput and memory benchmarks for rxclaude's stream-json pipeline.
+
+Run ``python -m benchmarks`` (or ``python benchmarks/run.py``); ``--quick`` for a short run.
+Cases run in interleaved rounds (each round runs every case once, in a rotating order) and
+the median over rounds is reported.  See ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+if __package__ in (None, ""):  # run as `python benchmarks/run.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.generate import GENERATOR_VERSION, generate
+
+if TYPE_CHECKING:
+    from reactivex import Observable
+
+REPO = Path(__file__).resolve().parents[1]
+OUT_DIR = REPO / "benchmarks" / "out"
+MB = 1_000_000  # throughput and corpus sizes are decimal megabytes
+MIB = 1 << 20  # memory is reported in MiB
+TARGET_B_OVER_A = 1.0
+TARGET_C_OVER_B = 0.80
+TARGET_RSS_MIB = 32.0
+SAMPLE_INTERVAL_S = 0.002
+
+Runner = Callable[[str], int | None]
+
+
+class BenchmarkError(Exception):
+    """A case failed, timed out or delivered the wrong number of messages."""
+
+
+# -- measured cases ------------------------------------------------------------------------
+
+
+def _drain(source: Observable[Any], timeout: float) -> int:
+    """Subscribe with a counting no-op observer and wait for completion on any thread."""
+    done = threading.Event()
+    errors: list[Exception] = []
+    count = 0
+
+    def on_next(_: Any) -> None:
+        nonlocal count
+        count += 1
+
+    def on_error(exc: Exception) -> None:
+        errors.append(exc)
+        done.set()
+
+    subscription = source.subscribe(on_next, on_error, done.set)
+    finished = done.wait(timeout)
+    subscription.dispose()
+    if not finished:
+        raise BenchmarkError(f"no completion within {timeout:.0f} s")
+    if errors:
+        raise BenchmarkError(f"on_error: {errors[0]!r}") from errors[0]
+    return count
+
+
+def _prepare_ujson() -> Runner:
+    import ujson  # noqa: PLC0415
+
+    def run(path: str) -> None:
+        with open(path, "rb") as f:
+            for line in f:
+                ujson.loads(line)
+
+    return run
+
+
+def _prepare_msgspec() -> Runner:
+    decode = msgspec.json.Decoder().decode
+
+    def run(path: str) -> None:
+        with open(path, "rb") as f:
+            for line in f:
+                decode(line)
+
+    return run
+
+
+def _timeout(path: str) -> float:
+    """Generous completion deadline: 30 s plus 1 s per MB (a hang must not block forever)."""
+    return 30.0 + os.path.getsize(path) / MB
+
+
+def _prepare_parse() -> Runner:
+    from rxclaude.parse import parse_json_frames  # noqa: PLC0415
+    from rxclaude.sources import from_file  # noqa: PLC0415
+
+    def run(path: str) -> int:
+        return _drain(from_file(path).pipe(parse_json_frames()), _timeout(path))
+
+    return run
+
+
+def _prepare_backpressure() -> Runner:
+    from rxclaude.backpressure import Policy, backpressure  # noqa: PLC0415
+    from rxclaude.parse import parse_json_frames  # noqa: PLC0415
+    from rxclaude.sources import from_file  # noqa: PLC0415
+
+    def run(path: str) -> int:
+        pipeline = from_file(path).pipe(parse_json_frames(), backpressure(Policy.BLOCK))
+        return _drain(pipeline, _timeout(path))
+
+    return run
+
+
+def _check_parse(path: str, expected: int) -> None:
+    """Untimed: parse_json_frames must turn every corpus line into a non-error message."""
+    from reactivex import operators as ops  # noqa: PLC0415
+
+    from rxclaude.messages import Message, ParseError  # noqa: PLC0415
+    from rxclaude.parse import parse_json_frames  # noqa: PLC0415
+    from rxclaude.sources import from_file  # noqa: PLC0415
+
+    def as_error(message: Message) -> ParseError | None:
+        return message if isinstance(message, ParseError) else None
+
+    items: list[ParseError | None] = (
+        from_file(path).pipe(parse_json_frames(), ops.map(as_error), ops.to_list()).run()
+    )
+    if len(items) != expected:
+        raise BenchmarkError(
+            f"count mismatch: {len(items):,} messages, file has {expected:,} lines"
+        )
+    first = next((m for m in items if m is not None), None)
+    if first is not None:
+        raise BenchmarkError(f"parse error on valid input: {first.reason}: {first.detail}")
+
+
+@dataclass
+class Case:
+    """One measured pipeline, its per-round timings and, if it failed, why."""
+
+    key: str
+    label: str
+    prepare: Callable[[], Runner]
+    check: Callable[[str, int], None] | None = None
+    seconds: list[float] = field(default_factory=list)
+    error: str | None = None
+    run: Runner | None = None
+
+
+def _cases() -> list[Case]:
+    return [
+        Case("a", "for line in f: ujson.loads(line)", _prepare_ujson),
+        Case("a2", "for line in f: msgspec decode(line)", _prepare_msgspec),
+        Case("b", "from_file | parse_json_frames()", _prepare_parse, _check_parse),
+        Case("c", "from_file | parse_json_frames() | backpressure(BLOCK)", _prepare_backpressure),
+    ]
+
+
+def _run_once(case: Case, path: str, expected: int) -> float:
+    assert case.run is not None
+    gc.collect()
+    start = time.perf_counter()
+    count = case.run(path)
+    elapsed = time.perf_counter() - start
+    if count is not None and count != expected:
+        raise BenchmarkError(f"count mismatch: {count:,} messages, file has {expected:,} lines")
+    return elapsed
+
+
+def _run_rounds(cases: list[Case], path: str, expected: int, rounds: int) -> None:
+    """Prepare and check each case, run an untimed warm-up round, then ``rounds`` timed
+    rounds, each in a different rotation of the case order."""
+    for case in cases:
+        try:
+            case.run = case.prepare()
+            if case.check is not None:
+                case.check(path, expected)
+        except Exception as exc:
+            case.error = f"{type(exc).__name__}: {exc}"
+    for r in range(-1, rounds):
+        live = [c for c in cases if c.error is None]
+        shift = max(r, 0) % max(len(live), 1)
+        for case in live[shift:] + live[:shift]:
+            try:
+                elapsed = _run_once(case, path, expected)
+            except Exception as exc:
+                case.error = f"{type(exc).__name__}: {exc}"
+                print(f"ERROR in case {case.key}: {case.error}", file=sys.stderr)
+                continue
+            if r >= 0:
+                case.seconds.append(elapsed)
+
+
+# -- memory (fresh child process) ----------------------------------------------------------
+
+
+class _Replay(io.RawIOBase):
+    """A raw binary reader that plays a file ``times`` times back to back."""
+
+    def __init__(self, path: str, times: int) -> None:
+        super().__init__()
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed in close()
+        self._left = times - 1
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while True:
+            n = self._file.readinto(buffer)
+            if n or self._left == 0:
+                return n or 0
+            self._left -= 1
+            self._file.seek(0)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def _kernel_hwm_reset() -> bool:
+    """Reset the kernel's peak-RSS mark (Linux ``clear_refs``); False if unsupported."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _kernel_hwm() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise BenchmarkError("VmHWM missing from /proc/self/status")
+
+
+def rss_child(path: str, times: int) -> dict[str, Any]:
+    """Stream ``times`` x the corpus through from_reader | parse_json_frames; measure RSS."""
+    import psutil  # noqa: PLC0415
+
+    from rxclaude.parse import parse_json_frames  # noqa: PLC0415
+    from rxclaude.sources import from_reader  # noqa: PLC0415
+
+    proc = psutil.Process()
+
+    def stream(n: int) -> int:
+        with io.BufferedReader(_Replay(path, n)) as reader:
+            return _drain(from_reader(reader).pipe(parse_json_frames()), _timeout(path) * n)
+
+    stream(1)  # warm-up: imports, caches, allocator pools
+    gc.collect()
+    baseline = proc.memory_info().rss
+    hwm_ok = _kernel_hwm_reset()
+    peak = baseline
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, proc.memory_info().rss)
+            stop.wait(SAMPLE_INTERVAL_S)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    start = time.perf_counter()
+    count = stream(times)
+    elapsed = time.perf_counter() - start
+    stop.set()
+    sampler.join()
+    peak = max(peak, proc.memory_info().rss)
+    hwm = _kernel_hwm() if hwm_ok else None
+    growth = max(peak, hwm or 0) - baseline
+    return {
+        "streamed_bytes": os.path.getsize(path) * times,
+        "messages": count,
+        "seconds": elapsed,
+        "baseline_rss_mib": baseline / MIB,
+        "sampled_peak_growth_mib": (peak - baseline) / MIB,
+        "kernel_hwm_growth_mib": None if hwm is None else (hwm - baseline) / MIB,
+        "peak_growth_mib": growth / MIB,
+    }
+
+
+def _measure_rss(path: Path, times: int, expected: int) -> dict[str, Any]:
+    """Run :func:`rss_child` in a fresh interpreter and check its message count."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    cmd = [sys.executable, "-m", "benchmarks.run", "--rss-child", str(path.resolve())]
+    proc = subprocess.run(
+        [*cmd, "--rss-repeat", str(times)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
+        raise BenchmarkError(f"memory child failed: {tail[0]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    if result["messages"] != expected * times:
+        raise BenchmarkError(
+            f"count mismatch in memory run: {result['messages']:,} messages, "
+            f"expected {expected * times:,}"
+        )
+    return result
+
+
+# -- corpus, machine info ------------------------------------------------------------------
+
+
+def _corpus(args: argparse.Namespace) -> Path:
+    if args.corpus is not None:
+        path: Path = args.corpus
+        if not path.is_file():
+            raise SystemExit(f"corpus not found: {path}")
+        return path
+    path = OUT_DIR / f"corpus-v{GENERATOR_VERSION}-{args.mb:g}MB-seed{args.seed}.jsonl"
+    if not path.is_file():
+        print(f"generating {path.relative_to(REPO)} ...", flush=True)
+        OUT_DIR.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        generate(tmp, int(args.mb * MB), args.seed)
+        tmp.replace(path)
+    return path
+
+
+def _scan(path: Path) -> tuple[int, Counter[str]]:
+    """Line count and frame-kind mix (``type``, ``system/<subtype>``, ``stream_event/<event>``)."""
+    mix: Counter[str] = Counter()
+    lines = 0
+    with open(path, "rb") as f:
+        for line in f:
+            lines += 1
+            frame = msgspec.json.decode(line)
+            kind = str(frame.get("type"))
+            if kind == "system":
+                kind = f"system/{frame.get('subtype')}"
+            elif kind == "stream_event":
+                kind = f"stream_event/{frame.get('event', {}).get('type')}"
+            mix[kind] += 1
+    return lines, mix
+
+
+def _machine() -> dict[str, Any]:
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        cpuinfo = []
+    models = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
+    versions = {}
+    for dist in ("rxclaude", "reactivex", "msgspec", "ujson", "psutil"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = "not installed"
+    git = subprocess.run(
+        ["git", "-C", str(REPO), "describe", "--always", "--dirty"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return {
+        "cpu": models[0] if models else platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "platform": platform.platform(),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "versions": versions,
+        "git": git.stdout.strip() or None,
+    }
+
+
+# -- report --------------------------------------------------------------------------------
+
+
+def _median_ratio(num: Case, den: Case) -> tuple[float | None, list[float]]:
+    """Per-round throughput ratio num/den (= den seconds / num seconds) and its median."""
+    if num.error or den.error or not num.seconds:
+        return None, []
+    per_round = [d / n for n, d in zip(num.seconds, den.seconds, strict=True)]
+    return statistics.median(per_round), per_round
+
+
+def _verdict(value: float | None, ok: bool) -> str:
+    return "n/a" if value is None else ("PASS" if ok else "FAIL")
+
+
+def _report(
+    path: Path, lines: int, mix: Counter[str], cases: list[Case], args: argparse.Namespace
+) -> dict[str, Any]:
+    size = path.stat().st_size
+    machine = _machine()
+    by_key = {c.key: c for c in cases}
+    date = datetime.now(UTC).isoformat(timespec="seconds")
+    deltas = mix["stream_event/content_block_delta"]
+    top: Counter[str] = Counter()
+    for kind, n in mix.items():
+        top[kind.split("/", 1)[0]] += n
+    top_text = " · ".join(f"{k} {100 * n / lines:.1f}%" for k, n in top.most_common())
+    print(f"rxclaude benchmarks   {date}")
+    print(
+        f"machine   {machine['cpu']}, {machine['cores']} cores "
+        f"({machine['usable_cores']} usable), {machine['platform']}, {machine['python']}"
+    )
+    print(
+        "versions  "
+        + ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
+        + f" (git {machine['git']})"
+    )
+    print(f"corpus    {path}: {size / MB:.2f} MB, {lines:,} messages")
+    print(f"frames    {top_text}; content_block_delta {100 * deltas / lines:.1f}%")
+    print(f"rounds    {args.rounds} timed (+1 warm-up), interleaved in rotating order; medians\n")
+
+    print(f"{'case':<4} {'pipeline':<55} {'MB/s':>8} {'msg/s':>11} {'median s':>9}")
+    results: dict[str, Any] = {}
+    for case in cases:
+        entry: dict[str, Any] = {"label": case.label, "seconds": case.seconds}
+        if case.error is None and case.seconds:
+            mbs = statistics.median(size / MB / s for s in case.seconds)
+            msgs = statistics.median(lines / s for s in case.seconds)
+            median_s = statistics.median(case.seconds)
+            entry |= {"mb_per_s": mbs, "msgs_per_s": msgs, "median_seconds": median_s}
+            print(f"{case.key:<4} {case.label:<55} {mbs:8.1f} {msgs:11,.0f} {median_s:9.3f}")
+        else:
+            entry["error"] = case.error
+            print(f"{case.key:<4} {case.label:<55} ERROR: {case.error}")
+        results[case.key] = entry
+
+    print(f"\n{'ratio':<6} {'median':>7}   {'per round':<40} target")
+    ratios: dict[str, Any] = {}
+    for name, num, den, target in (
+        ("b/a", "b", "a", TARGET_B_OVER_A),
+        ("b/a2", "b", "a2", None),
+        ("c/b", "c", "b", TARGET_C_OVER_B),
+    ):
+        value, per_round = _median_ratio(by_key[num], by_key[den])
+        rounds_text = " ".join(f"{v:.3f}" for v in per_round)
+        if target is None:
+            verdict, target_text = "", "(info)"
+        else:
+            verdict = _verdict(value, value is not None and value >= target)
+            target_text = f">= {target:.2f}  {verdict}"
+        shown = "n/a" if value is None else f"{value:.3f}"
+        print(f"{name:<6} {shown:>7}   {rounds_text:<40} {target_text}")
+        ratios[name] = {"median": value, "per_round": per_round, "target": target}
+    return {
+        "date": date,
+        "machine": machine,
+        "corpus": {
+            "path": str(path),
+            "bytes": size,
+            "messages": lines,
+            "seed": None if args.corpus else args.seed,
+            "generator_version": None if args.corpus else GENERATOR_VERSION,
+            "frame_mix": dict(mix.most_common()),
+        },
+        "rounds": args.rounds,
+        "cases": results,
+        "ratios": ratios,
+    }
+
+
+def _report_memory(path: Path, lines: int, times: int) -> dict[str, Any]:
+    label = "from_reader | parse_json_frames()"
+    try:
+        mem = _measure_rss(path, times, lines)
+    except BenchmarkError as exc:
+        print(f"\nmemory  {label}: ERROR: {exc}")
+        return {"error": str(exc)}
+    growth = mem["peak_growth_mib"]
+    verdict = _verdict(growth, growth <= TARGET_RSS_MIB)
+    hwm = mem["kernel_hwm_growth_mib"]
+    hwm_text = "n/a" if hwm is None else f"+{hwm:.1f} MiB"
+    print(
+        f"\nmemory  peak RSS growth streaming {mem['streamed_bytes'] / MB / 1000:.2f} GB "
+        f"({times} x corpus) through {label}: {growth:.1f} MiB   "
+        f"target <= {TARGET_RSS_MIB:.0f} MiB  {verdict}"
+    )
+    print(
+        f"        baseline {mem['baseline_rss_mib']:.1f} MiB after imports + warm-up pass; "
+        f"sampled peak +{mem['sampled_peak_growth_mib']:.1f} MiB, kernel VmHWM {hwm_text}; "
+        f"{mem['messages']:,} messages in {mem['seconds']:.1f} s"
+    )
+    return mem | {"target_mib": TARGET_RSS_MIB}
+
+
+# -- entry point ---------------------------------------------------------------------------
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Benchmark rxclaude's stream-json pipeline against a bare ujson loop.",
+    )
+    parser.add_argument("--mb", type=float, help="corpus size in MB (default 100; quick: 20)")
+    parser.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
+    parser.add_argument("--rounds", type=int, help="timed rounds (default 5; quick: 3)")
+    parser.add_argument(
+        "--quick", action="store_true", help="20 MB corpus, 3 rounds, 200 MB memory run"
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=OUT_DIR / "results.json",
+        help="also write results as JSON here (default benchmarks/out/results.json)",
+    )
+    parser.add_argument(
+        "--corpus", type=Path, help="use this NDJSON file instead of a generated corpus"
+    )
+    parser.add_argument(
+        "--rss-repeat",
+        type=int,
+        default=10,
+        help="the memory run streams the corpus this many times (default 10)",
+    )
+    parser.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.mb is None:
+        args.mb = 20.0 if args.quick else 100.0
+    if args.rounds is None:
+        args.rounds = 3 if args.quick else 5
+    if args.rounds < 1 or args.rss_repeat < 1 or args.mb <= 0:
+        parser.error("--rounds, --rss-repeat and --mb must be positive")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks, print the table, write JSON; non-zero exit if a case failed."""
+    args = _parse_args(argv)
+    if args.rss_child is not None:
+        print(json.dumps(rss_child(str(args.rss_child), args.rss_repeat)))
+        return 0
+    path = _corpus(args)
+    lines, mix = _scan(path)
+    cases = _cases()
+    _run_rounds(cases, str(path), lines, args.rounds)
+    results = _report(path, lines, mix, cases, args)
+    results["memory"] = _report_memory(path, lines, args.rss_repeat)
+    ok = all(c.error is None for c in cases) and "error" not in results["memory"]
+    results["ok"] = ok
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nresults written to {args.json}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
