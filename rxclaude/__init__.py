@@ -44,6 +44,18 @@ from rxclaude.messages import (
     message_from_json,
 )
 from rxclaude.parse import FrameDecodeError, parse_json_frames
+from rxclaude.partials import (
+    AssembledMessage,
+    BlockComplete,
+    BlockUpdate,
+    IssueReason,
+    PartialAssembler,
+    PartialIssue,
+    PartialItem,
+    Superseded,
+    SupersededReason,
+    assemble_partials,
+)
 from rxclaude.sources import from_file, from_reader
 
 __version__ = "0.1.0"
@@ -51,7 +63,10 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_MAX_FRAME_BYTES",
     "ApiRetryMessage",
+    "AssembledMessage",
     "AssistantMessage",
+    "BlockComplete",
+    "BlockUpdate",
     "CLIProcessError",
     "ClaudeMessage",
     "CompactBoundaryMessage",
@@ -63,9 +78,13 @@ __all__ = [
     "FrameDecoder",
     "ImageBlock",
     "InitMessage",
+    "IssueReason",
     "Message",
     "ParseError",
     "ParseErrorReason",
+    "PartialAssembler",
+    "PartialIssue",
+    "PartialItem",
     "RateLimitEventMessage",
     "RedactedThinkingBlock",
     "ResultMessage",
@@ -73,6 +92,8 @@ __all__ = [
     "ServerToolUseBlock",
     "StatusMessage",
     "StreamEventMessage",
+    "Superseded",
+    "SupersededReason",
     "SystemMessage",
     "TextBlock",
     "ThinkingBlock",
@@ -82,6 +103,7 @@ __all__ = [
     "UnknownBlock",
     "UnknownMessage",
     "UserMessage",
+    "assemble_partials",
     "from_cli",
     "from_file",
     "from_reader",
