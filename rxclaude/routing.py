@@ -1,0 +1,1037 @@
+"""``route_by_type``: run registered handlers on every message, by frame type and by kind.
+
+A :class:`Router` holds handler registrations. Each registration names a *route key*:
+
+* a frame ``type`` string (``"assistant"``, ``"user"``, ``"system"``, ``"result"``,
+  ``"stream_event"``, ``"parse_error"``, ``"handler_error"``, any future type), or ``"*"``
+  for every message;
+* a semantic :class:`Kind`, computed per message by :func:`kinds_of`:
+
+  ====================================================  ====================================
+  message                                               kinds
+  ====================================================  ====================================
+  ``assistant`` with a ``text`` block                   TEXT
+  ``assistant`` with a ``tool_use`` /                   TOOL_USE
+  ``server_tool_use`` / ``mcp_tool_use`` block or a
+  server ``*_tool_result`` block
+  ``assistant`` that is an API error (synthetic         ERROR (plus TEXT: it carries the
+  ``<synthetic>`` model, ``is_api_error_message``, or   error text)
+  an ``error`` field)
+  ``assistant`` with only ``thinking`` blocks           (none)
+  ``user`` with a ``tool_result`` block                 TOOL_USE (+ ERROR if one has
+                                                        ``is_error``)
+  ``user`` prompt (text only)                           (none)
+  ``stream_event`` ``content_block_delta`` with a       TEXT, PROGRESS
+  ``text_delta``
+  ``stream_event`` ``message_stop`` whose frame         TEXT, PROGRESS (streamed text was
+  carries ``abandoned_blocks``                          withdrawn)
+  ``stream_event`` ``error``                            ERROR, PROGRESS
+  any other ``stream_event`` (``message_start``,        PROGRESS
+  block start/stop, thinking/signature/
+  ``input_json_delta``, ``message_delta``)
+  ``system``/``init``                                   SYSTEM, METADATA
+  ``system``/``status``, ``session_state_changed``      SYSTEM, STATUS
+  ``system``/``api_retry``                              SYSTEM, ERROR
+  ``system``/``thinking_tokens``, ``task_progress``     SYSTEM, PROGRESS
+  any other ``system`` subtype                          SYSTEM
+  ``result``                                            COMPLETE, METADATA (+ ERROR if
+                                                        ``is_error``)
+  ``rate_limit_event``                                  STATUS
+  ``tool_progress``                                     PROGRESS
+  ``control_response`` with an error                    ERROR
+  :class:`~rxclaude.messages.ParseError`,               ERROR
+  :class:`HandlerError`
+  anything else (``control_request``, unknown types,    (none: route them by ``type``)
+  ``assemble_partials`` items)
+  ====================================================  ====================================
+
+  Per-frame ``usage`` does not make an ``assistant`` frame METADATA: it repeats per
+  request and is not final; the ``result`` frame carries the totals and the cost.
+
+Ordering. The handlers matched by a message (through its type, ``"*"`` and each of its
+kinds) run once each, highest priority first; ties run in registration order. A handler
+registered under several matching keys runs once, at its highest matching priority.
+
+Modes. ``mode="sync"`` runs the handlers on the thread that delivers the message, then
+passes the message on. ``mode="async"`` hands the message to a bounded pool of worker
+threads and passes it on at once; handlers may finish after the message moved on. There
+is one serial *lane* per route key, drained by at most one worker at a time, so every
+kind's messages are handled in input order. A handler always runs on one lane — the key of
+its earliest registration — so it sees its messages in input order and is never called
+from two threads at once, and the handlers of one lane run in priority order. When a lane
+is full the producer waits: that is backpressure into the operator upstream.
+
+Errors. A handler that raises does not end the stream: the exception becomes a
+:class:`HandlerError` item, counted on the router, routed to ``"handler_error"``,
+``Kind.ERROR`` and ``"*"`` handlers, and passed on right after the message whose handler
+failed (in async mode: as soon as the failure is known, never before that message). A
+handler failing on a :class:`HandlerError` yields another ``HandlerError`` that is counted
+and passed on but not routed again, so an ERROR handler that raises cannot loop. With
+``fatal_errors=True`` the first failure ends the stream with :class:`HandlerFailedError`
+instead (counted, neither routed nor passed on).
+
+Registrations can change while streams run: the router rebuilds its per-key handler lists
+under a lock and publishes them copy-on-write, so routing reads them without locking.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from types import MethodType
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
+
+from reactivex import Observable, abc
+from reactivex.disposable import CompositeDisposable, Disposable, SingleAssignmentDisposable
+
+from rxclaude.messages import (
+    AssistantMessage,
+    ControlResponseMessage,
+    Message,
+    ParseError,
+    RateLimitEventMessage,
+    ResultMessage,
+    StreamEventMessage,
+    SystemMessage,
+    ToolProgressMessage,
+    UserMessage,
+)
+
+if TYPE_CHECKING:
+    from rxclaude.handlers import DefaultRouter
+
+
+class Kind(Enum):
+    """The semantic kinds a message can be routed by (see :func:`kinds_of`)."""
+
+    TEXT = "text"
+    """The assistant's text: ``text`` blocks and ``text_delta`` events."""
+    TOOL_USE = "tool_use"
+    """Tool calls and their results."""
+    ERROR = "error"
+    """Parse errors, failed results, API errors and retries, failed tools, handler errors."""
+    SYSTEM = "system"
+    """Every ``system`` frame."""
+    METADATA = "metadata"
+    """Session set-up (``system/init``) and final accounting (``result``)."""
+    STATUS = "status"
+    """``system/status``, ``session_state_changed`` and ``rate_limit_event``."""
+    PROGRESS = "progress"
+    """Streaming events, ``tool_progress`` and progress estimates of the current turn."""
+    COMPLETE = "complete"
+    """The ``result`` frame that ends a turn."""
+
+
+ALL = "*"
+"""The route key that matches every message."""
+
+RouteKey: TypeAlias = Kind | str
+"""What a handler is registered under: a :class:`Kind`, a frame type, or ``"*"``."""
+
+_KINDS = tuple(Kind)
+_BIT = {kind: 1 << position for position, kind in enumerate(_KINDS)}
+_TEXT = _BIT[Kind.TEXT]
+_TOOL_USE = _BIT[Kind.TOOL_USE]
+_ERROR = _BIT[Kind.ERROR]
+_SYSTEM = _BIT[Kind.SYSTEM]
+_METADATA = _BIT[Kind.METADATA]
+_STATUS = _BIT[Kind.STATUS]
+_PROGRESS = _BIT[Kind.PROGRESS]
+_COMPLETE = _BIT[Kind.COMPLETE]
+_TEXT_PROGRESS = _TEXT | _PROGRESS
+
+_KIND_SETS = tuple(
+    frozenset(kind for kind in _KINDS if mask & _BIT[kind]) for mask in range(1 << len(_KINDS))
+)
+"""The kind set of every mask, built once so classification allocates nothing."""
+
+_BLOCK_KINDS = {
+    "text": _TEXT,
+    "tool_use": _TOOL_USE,
+    "server_tool_use": _TOOL_USE,
+    "mcp_tool_use": _TOOL_USE,
+    "thinking": 0,
+    "redacted_thinking": 0,
+}
+"""Kinds of assistant content blocks; other ``*_tool_result`` blocks are TOOL_USE."""
+
+_SYSTEM_SUBTYPE_KINDS = {
+    "init": _METADATA,
+    "status": _STATUS,
+    "session_state_changed": _STATUS,
+    "api_retry": _ERROR,
+    "thinking_tokens": _PROGRESS,
+    "task_progress": _PROGRESS,
+}
+
+
+def _assistant_kinds(message: Message) -> int:
+    raw: dict[str, Any] = message.raw or {}
+    mask = 0
+    inner = raw.get("message")
+    if isinstance(inner, dict):
+        content = inner.get("content")
+        if isinstance(content, list):
+            for block in content:
+                block_type = block.get("type") if isinstance(block, dict) else None
+                if isinstance(block_type, str):
+                    block_mask = _BLOCK_KINDS.get(block_type)
+                    if block_mask is None:
+                        block_mask = _TOOL_USE if block_type.endswith("_tool_result") else 0
+                    mask |= block_mask
+        elif isinstance(content, str) and content:
+            mask = _TEXT
+        if inner.get("model") == "<synthetic>":
+            mask |= _ERROR
+    if raw.get("is_api_error_message") is True or isinstance(raw.get("error"), str):
+        mask |= _ERROR
+    return mask
+
+
+def _user_kinds(message: Message) -> int:
+    raw: dict[str, Any] = message.raw or {}
+    inner = raw.get("message")
+    content = inner.get("content") if isinstance(inner, dict) else None
+    mask = 0
+    if isinstance(content, list):
+        for block in content:
+            if isinstance(block, dict) and block.get("type") == "tool_result":
+                mask |= _TOOL_USE | (_ERROR if block.get("is_error") is True else 0)
+    return mask
+
+
+def _stream_event_kinds(message: Message) -> int:
+    # The hot path (most frames are deltas): subscripts, and a missing or mistyped field
+    # lands in the except clause.
+    raw: dict[str, Any] = message.raw  # type: ignore[assignment]
+    try:
+        event = raw["event"]
+        event_type = event["type"]
+        if event_type == "content_block_delta":
+            return _TEXT_PROGRESS if event["delta"]["type"] == "text_delta" else _PROGRESS
+        if event_type == "message_stop" and "abandoned_blocks" in raw:
+            return _TEXT_PROGRESS
+        return _ERROR | _PROGRESS if event_type == "error" else _PROGRESS
+    except (KeyError, TypeError, IndexError):
+        return _PROGRESS
+
+
+def _system_kinds(message: Message) -> int:
+    subtype = (message.raw or {}).get("subtype")
+    return _SYSTEM | (_SYSTEM_SUBTYPE_KINDS.get(subtype, 0) if isinstance(subtype, str) else 0)
+
+
+def _result_kinds(message: Message) -> int:
+    failed = (message.raw or {}).get("is_error") is True
+    return _COMPLETE | _METADATA | (_ERROR if failed else 0)
+
+
+def _control_response_kinds(message: Message) -> int:
+    response = (message.raw or {}).get("response")
+    return _ERROR if isinstance(response, dict) and response.get("subtype") == "error" else 0
+
+
+def _constant(mask: int) -> Callable[[Message], int]:
+    return lambda _message: mask
+
+
+_CLASSIFIERS: dict[type[Message], Callable[[Message], int]] = {
+    StreamEventMessage: _stream_event_kinds,
+    AssistantMessage: _assistant_kinds,
+    UserMessage: _user_kinds,
+    SystemMessage: _system_kinds,
+    ResultMessage: _result_kinds,
+    RateLimitEventMessage: _constant(_STATUS),
+    ToolProgressMessage: _constant(_PROGRESS),
+    ControlResponseMessage: _control_response_kinds,
+    ParseError: _constant(_ERROR),
+    Message: _constant(0),
+}
+"""Classifier of each message class; other classes use their nearest listed base's (found
+once, then cached): ``InitMessage`` that of ``SystemMessage``, unknown frames none."""
+
+
+def _classifier_for(cls: type[Message]) -> Callable[[Message], int]:
+    """The classifier of a class not in the table (a subclass): its nearest known base's."""
+    for base in cls.__mro__:
+        classifier = _CLASSIFIERS.get(base)
+        if classifier is not None:
+            _CLASSIFIERS[cls] = classifier
+            return classifier
+    raise TypeError(f"not a Message: {cls!r}")
+
+
+def _kind_mask(message: Message) -> int:
+    classifier = _CLASSIFIERS.get(message.__class__) or _classifier_for(message.__class__)
+    return classifier(message)
+
+
+def kinds_of(message: Message) -> frozenset[Kind]:
+    """The semantic kinds of ``message`` (the table in the module docstring).
+
+    A cheap look at the message's class and a few fields; content blocks are scanned only
+    for ``assistant`` and ``user`` frames. The returned sets are shared constants.
+    """
+    return _KIND_SETS[_kind_mask(message)]
+
+
+class MessageHandler(Protocol):
+    """A handler object: ``handle(message)`` plus the ``priority`` it registers with."""
+
+    @property
+    def priority(self) -> int:
+        """Handlers with a higher priority run first."""
+        ...
+
+    def handle(self, message: Message) -> object:
+        """Process one message; raising makes a :class:`HandlerError`."""
+        ...
+
+
+Handler: TypeAlias = Callable[[Message], object] | MessageHandler
+"""A callable ``handler(message)`` or a :class:`MessageHandler` object."""
+
+
+def entry_point(handler: Handler) -> Callable[[Message], object]:
+    """What to call for ``handler``: its ``handle`` method if it has one, else itself."""
+    handle = getattr(handler, "handle", None)
+    if callable(handle):
+        return handle  # type: ignore[no-any-return]
+    if callable(handler):
+        return handler
+    raise TypeError(f"handler must be callable or have a handle() method: {handler!r}")
+
+
+def handler_name(handler: object) -> str:
+    """A short readable name for a handler (its qualified name, or its class name)."""
+    name = getattr(handler, "__qualname__", None)
+    return name if isinstance(name, str) else type(handler).__name__
+
+
+class HandlerError(Message):
+    """A handler raised: an item in the stream, right after the message it failed on.
+
+    ``type`` is ``"handler_error"`` and ``raw`` is ``None``; ``offset`` and
+    ``received_at`` are the failed message's, and ``nbytes`` is 0 because the item adds
+    no bytes to the stream (byte totals downstream stay exact).
+
+    Attributes:
+        error: the exception the handler raised.
+        message: the message being handled.
+        handler: the handler as registered (callable or handler object).
+    """
+
+    __slots__ = ("error", "handler", "message")
+
+    raw: None
+    error: Exception
+    message: Message
+    handler: Handler
+
+    def __init__(self, error: Exception, message: Message, handler: Handler) -> None:
+        super().__init__("handler_error", None, message.offset, 0, message.received_at)
+        self.error = error
+        self.message = message
+        self.handler = handler
+
+    def __str__(self) -> str:
+        return f"{handler_name(self.handler)} raised {self.error!r} on {self.message!r}"
+
+    def __repr__(self) -> str:
+        return f"HandlerError({self})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, HandlerError)
+            and other.error is self.error
+            and other.handler is self.handler
+            and other.message == self.message
+        )
+
+    __hash__ = None
+
+
+_CLASSIFIERS[HandlerError] = _constant(_ERROR)
+
+
+class HandlerFailedError(Exception):
+    """Ends the stream of ``route_by_type(..., fatal_errors=True)`` at the first failure.
+
+    ``error`` is the :class:`HandlerError`; the handler's exception is the ``__cause__``.
+    """
+
+    def __init__(self, error: HandlerError) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.__cause__ = error.error
+
+
+@dataclass(frozen=True)
+class RouterStatistics:
+    """A snapshot of what a router has routed, over all its streams so far.
+
+    Attributes:
+        messages: messages routed (``HandlerError`` items included).
+        by_type: messages routed per frame ``type``.
+        by_kind: messages routed per :class:`Kind` (a message counts once per kind; every
+            kind is present).
+        handler_errors: handler calls that raised.
+    """
+
+    messages: int
+    by_type: dict[str, int]
+    by_kind: dict[Kind, int]
+    handler_errors: int
+
+
+_Call: TypeAlias = tuple[Callable[[Message], object], "_Registration"]
+"""A handler's bound entry point and the registration it comes from."""
+
+
+def _identity(handler: object) -> object:
+    """What makes two registrations the same handler (bound methods are made afresh)."""
+    if isinstance(handler, MethodType):
+        return (id(handler.__self__), id(handler.__func__))
+    return id(handler)
+
+
+@dataclass(frozen=True, slots=True)
+class _Registration:
+    key: RouteKey
+    handler: Handler
+    call: Callable[[Message], object]
+    priority: int
+    order: int
+    identity: object
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The handlers of one (frame type, kinds) combination, in the order they run."""
+
+    calls: tuple[_Call, ...]
+    lanes: tuple[tuple[RouteKey, tuple[_Call, ...]], ...]
+    """``calls`` grouped by each handler's lane (its earliest registration's key)."""
+
+
+class _Snapshot:
+    """An immutable set of registrations and the plans derived from it (memoised)."""
+
+    def __init__(self, registrations: tuple[_Registration, ...]) -> None:
+        self.registrations = registrations
+        self._by_key: dict[RouteKey, list[_Registration]] = {}
+        self._lane: dict[object, RouteKey] = {}
+        for registration in registrations:
+            self._by_key.setdefault(registration.key, []).append(registration)
+            self._lane.setdefault(registration.identity, registration.key)
+        self._plans: dict[tuple[str, int], _Plan] = {}
+
+    def plan(self, frame_type: str, mask: int) -> _Plan:
+        plan = self._plans.get((frame_type, mask))
+        if plan is None:
+            plan = self._plans[(frame_type, mask)] = self._make_plan(frame_type, mask)
+        return plan
+
+    def _make_plan(self, frame_type: str, mask: int) -> _Plan:
+        keys: list[RouteKey] = [frame_type, ALL, *_KIND_SETS[mask]]
+        chosen: dict[object, _Registration] = {}
+        for key in keys:
+            for registration in self._by_key.get(key, ()):
+                best = chosen.get(registration.identity)
+                if best is None or (registration.priority, -registration.order) > (
+                    best.priority,
+                    -best.order,
+                ):
+                    chosen[registration.identity] = registration
+        ordered = sorted(chosen.values(), key=lambda r: (-r.priority, r.order))
+        calls = tuple((registration.call, registration) for registration in ordered)
+        lanes: dict[RouteKey, list[_Call]] = {}
+        for call in calls:
+            lanes.setdefault(self._lane[call[1].identity], []).append(call)
+        return _Plan(calls, tuple((key, tuple(group)) for key, group in lanes.items()))
+
+
+class _Route:
+    """One stream's view of a plan, with the stream's own count of messages routed."""
+
+    __slots__ = ("calls", "count", "frame_type", "lanes", "mask")
+
+    def __init__(self, frame_type: str, mask: int, plan: _Plan) -> None:
+        self.frame_type = frame_type
+        self.mask = mask
+        self.calls = plan.calls
+        self.lanes = plan.lanes
+        self.count = 0
+
+
+class _RouteTable:
+    """The routes of one subscription, by frame type then kind mask.
+
+    Reads are lock-free; routes are created, and updated when registrations change, under
+    the router's lock. Each stream counts into its own routes (one writer per count).
+    """
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        self.by_type: dict[str, list[_Route | None]] = {}
+        self.routes: list[_Route] = []
+
+    def route(self, message: Message) -> _Route:
+        mask = _kind_mask(message)
+        table = self.by_type.get(message.type)
+        route = table[mask] if table is not None else None
+        return route if route is not None else self.resolve(message.type, mask)
+
+    def resolve(self, frame_type: str, mask: int) -> _Route:
+        with self.router._lock:
+            table = self.by_type.get(frame_type)
+            if table is None:
+                table = self.by_type[frame_type] = [None] * len(_KIND_SETS)
+            route = table[mask]
+            if route is None:
+                route = table[mask] = _Route(
+                    frame_type, mask, self.router._snapshot.plan(frame_type, mask)
+                )
+                self.routes.append(route)
+            return route
+
+    def close(self) -> None:
+        self.router._retire(self)
+
+
+class Router:
+    """Handler registrations by route key, shared by any number of ``route_by_type`` streams.
+
+    Thread-safe: register and unregister at any time, also while streams run and from
+    handlers; a change applies from the next message each stream routes.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._order = itertools.count()
+        self._snapshot = _Snapshot(())
+        self._tables: list[_RouteTable] = []
+        self._retired: Counter[tuple[str, int]] = Counter()
+        self._handler_errors = 0
+
+    @classmethod
+    def default(cls) -> DefaultRouter:
+        """A router with one of each built-in handler registered (see :mod:`rxclaude.handlers`).
+
+        Their results are readable as ``router.handlers.text.text``,
+        ``router.handlers.complete.cost_usd``, and so on.
+        """
+        from rxclaude.handlers import DefaultRouter  # noqa: PLC0415 (handlers imports us)
+
+        return DefaultRouter()
+
+    def register(self, key: RouteKey, handler: Handler, priority: int | None = None) -> Disposable:
+        """Run ``handler`` on every message routed to ``key``.
+
+        Args:
+            key: a :class:`Kind`, a frame ``type`` string, or ``"*"`` for every message.
+            handler: a callable ``handler(message)``, or an object with ``handle(message)``
+                (used in preference when both exist).
+            priority: higher runs first; defaults to the handler's ``priority`` attribute
+                if it has an integer one, else 0.
+
+        Returns:
+            A disposable that removes this registration.
+        """
+        if not isinstance(key, Kind | str):
+            raise TypeError(f"route key must be a Kind or a frame type string, not {key!r}")
+        call = entry_point(handler)
+        if priority is None:
+            own = getattr(handler, "priority", 0)
+            priority = own if isinstance(own, int) else 0
+        registration = _Registration(
+            key, handler, call, priority, next(self._order), _identity(handler)
+        )
+        with self._lock:
+            self._publish((*self._snapshot.registrations, registration))
+
+        def remove() -> None:
+            self._remove(lambda r: r is registration)
+
+        return Disposable(remove)
+
+    def unregister(self, key: RouteKey, handler: Handler) -> bool:
+        """Remove every registration of ``handler`` under ``key``; False if there was none."""
+        identity = _identity(handler)
+        return self._remove(lambda r: r.key == key and r.identity == identity)
+
+    def on(self, key: RouteKey, *, priority: int = 0) -> Observable[Message]:
+        """A hot Observable of the messages routed to ``key`` while it is subscribed.
+
+        Each subscription registers its observer as a handler (with ``priority``) and
+        unregisters it when disposed; it never completes, as a router outlives its
+        streams. An observer that raises makes a :class:`HandlerError` like any handler.
+        """
+
+        def subscribe(
+            observer: abc.ObserverBase[Message], scheduler: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            return self.register(key, observer.on_next, priority)
+
+        return Observable(subscribe)
+
+    def statistics(self) -> RouterStatistics:
+        """Counts over every stream this router has routed, running streams included."""
+        with self._lock:
+            counts = Counter(self._retired)
+            for table in self._tables:
+                for route in table.routes:
+                    counts[(route.frame_type, route.mask)] += route.count
+            handler_errors = self._handler_errors
+        by_type: Counter[str] = Counter()
+        by_kind = dict.fromkeys(_KINDS, 0)
+        for (frame_type, mask), count in counts.items():
+            by_type[frame_type] += count
+            for kind in _KIND_SETS[mask]:
+                by_kind[kind] += count
+        return RouterStatistics(sum(by_type.values()), dict(by_type), by_kind, handler_errors)
+
+    def _remove(self, matches: Callable[[_Registration], bool]) -> bool:
+        with self._lock:
+            registrations = self._snapshot.registrations
+            kept = tuple(r for r in registrations if not matches(r))
+            if len(kept) == len(registrations):
+                return False
+            self._publish(kept)
+            return True
+
+    def _publish(self, registrations: tuple[_Registration, ...]) -> None:
+        """Swap in a new snapshot and re-plan every live route (caller holds the lock)."""
+        snapshot = self._snapshot = _Snapshot(registrations)
+        for table in self._tables:
+            for route in table.routes:
+                plan = snapshot.plan(route.frame_type, route.mask)
+                route.calls = plan.calls
+                route.lanes = plan.lanes
+
+    def _open_table(self) -> _RouteTable:
+        table = _RouteTable(self)
+        with self._lock:
+            self._tables.append(table)
+        return table
+
+    def _retire(self, table: _RouteTable) -> None:
+        with self._lock:
+            if table in self._tables:
+                self._tables.remove(table)
+                for route in table.routes:
+                    self._retired[(route.frame_type, route.mask)] += route.count
+
+    def _handler_error(
+        self, error: Exception, message: Message, registration: _Registration
+    ) -> HandlerError:
+        with self._lock:
+            self._handler_errors += 1
+        return HandlerError(error, message, registration.handler)
+
+
+Mode = Literal["sync", "async"]
+
+
+def route_by_type(
+    router: Router,
+    *,
+    mode: Mode = "sync",
+    scheduler: abc.SchedulerBase | None = None,
+    max_workers: int = 4,
+    lane_capacity: int = 256,
+    fatal_errors: bool = False,
+) -> Callable[[Observable[Message]], Observable[Message]]:
+    """Run ``router``'s handlers on every message, then pass the message on.
+
+    Every message goes downstream unchanged and in order, so ``measure`` and other
+    operators can follow. A handler that raises adds a :class:`HandlerError` item after the
+    message (see the module docstring for ordering, modes and errors).
+
+    .. code-block:: text
+
+        messages:  -a--s--r--|      (a: assistant, s: stream_event, r: result)
+        route_by_type(router)       handlers run on a, s, r as they pass
+        output:    -a--s--r--|
+
+        with a TEXT handler that raises on a:
+        output:    -(a,E)--s--r--|  (E: HandlerError about a, right after a)
+
+    Args:
+        router: the registrations to apply; they may change while the stream runs.
+        mode: ``"sync"`` runs handlers on the delivering thread before passing the message
+            on; ``"async"`` runs them on ``max_workers`` threads, one serial lane per
+            route key, and passes the message on at once.
+        scheduler: handed on to the source when subscribing (by default the
+            subscriber's); handlers do not use it.
+        max_workers: worker threads of the async pool.
+        lane_capacity: async messages queued per lane before the producer waits.
+        fatal_errors: end the stream with :class:`HandlerFailedError` at the first
+            handler error instead of passing a :class:`HandlerError` on.
+    """
+    if mode not in ("sync", "async"):
+        raise ValueError(f'mode must be "sync" or "async", not {mode!r}')
+    if max_workers < 1:
+        raise ValueError(f"max_workers must be at least 1, not {max_workers}")
+    if lane_capacity < 1:
+        raise ValueError(f"lane_capacity must be at least 1, not {lane_capacity}")
+
+    def operator(source: Observable[Message]) -> Observable[Message]:
+        def subscribe(
+            observer: abc.ObserverBase[Message],
+            subscribe_scheduler: abc.SchedulerBase | None = None,
+        ) -> abc.DisposableBase:
+            table = router._open_table()
+            upstream = SingleAssignmentDisposable()
+            if mode == "sync":
+                on_next, on_error, on_completed, stop = _sync_stream(
+                    router, table, observer, upstream, fatal_errors
+                )
+            else:
+                routing = _AsyncRouting(
+                    router,
+                    table,
+                    observer,
+                    upstream,
+                    fatal_errors=fatal_errors,
+                    max_workers=max_workers,
+                    lane_capacity=lane_capacity,
+                )
+                on_next, on_error, on_completed, stop = (
+                    routing.on_next,
+                    routing.on_error,
+                    routing.on_completed,
+                    routing.stop,
+                )
+            upstream.disposable = source.subscribe(
+                on_next, on_error, on_completed, scheduler=scheduler or subscribe_scheduler
+            )
+            return CompositeDisposable(upstream, Disposable(stop), Disposable(table.close))
+
+        return Observable(subscribe)
+
+    return operator
+
+
+_Callbacks: TypeAlias = tuple[
+    Callable[[Message], None],
+    Callable[[Exception], None],
+    Callable[[], None],
+    Callable[[], None],
+]
+"""``on_next``, ``on_error`` and ``on_completed`` for the source, and a ``stop`` action."""
+
+
+def _sync_stream(
+    router: Router,
+    table: _RouteTable,
+    observer: abc.ObserverBase[Message],
+    upstream: abc.DisposableBase,
+    fatal_errors: bool,
+) -> _Callbacks:
+    """Handlers on the delivering thread; HandlerErrors right after their message."""
+    stopped = False
+    by_type = table.by_type
+    resolve = table.resolve
+    classifiers = _CLASSIFIERS
+    emit = observer.on_next
+
+    def run(message: Message, route: _Route) -> list[HandlerError] | None:
+        failures: list[HandlerError] | None = None
+        for call, registration in route.calls:
+            try:
+                call(message)
+            except Exception as error:
+                if failures is None:
+                    failures = []
+                failures.append(router._handler_error(error, message, registration))
+        return failures
+
+    def deliver(failures: list[HandlerError]) -> None:
+        nonlocal stopped
+        for failure in failures:
+            if stopped:
+                return
+            if fatal_errors:
+                stopped = True
+                upstream.dispose()
+                observer.on_error(HandlerFailedError(failure))
+                return
+            nested = None
+            if not isinstance(failure.message, HandlerError):
+                route = table.route(failure)
+                route.count += 1
+                nested = run(failure, route)
+            emit(failure)
+            if nested is not None:
+                deliver(nested)
+
+    def on_next(message: Message) -> None:
+        if stopped:
+            return
+        mask = (classifiers.get(message.__class__) or _classifier_for(message.__class__))(message)
+        routes = by_type.get(message.type)
+        route = routes[mask] if routes is not None else None
+        if route is None:
+            route = resolve(message.type, mask)
+        route.count += 1
+        failures: list[HandlerError] | None = None
+        for call, registration in route.calls:
+            try:
+                call(message)
+            except Exception as error:
+                if failures is None:
+                    failures = []
+                failures.append(router._handler_error(error, message, registration))
+        emit(message)
+        if failures is not None:
+            deliver(failures)
+
+    def on_error(error: Exception) -> None:
+        if not stopped:
+            observer.on_error(error)
+
+    def on_completed() -> None:
+        if not stopped:
+            observer.on_completed()
+
+    def stop() -> None:
+        nonlocal stopped
+        stopped = True
+
+    return on_next, on_error, on_completed, stop
+
+
+_Task: TypeAlias = tuple[Message, tuple[_Call, ...], int]
+"""A message, the handlers of one lane to run on it, and its sequence number."""
+
+
+class _Lanes:
+    """Serial FIFO lanes drained by a fixed pool of worker threads.
+
+    A lane is run by at most one worker at a time, so its tasks run in order; a worker
+    takes one task, then puts the lane back at the end of the ready queue (fairness).
+    ``submit`` waits while the lane holds ``capacity`` tasks.
+    """
+
+    def __init__(self, workers: int, capacity: int, run: Callable[[_Task], None]) -> None:
+        self._run = run
+        self._capacity = capacity
+        lock = threading.Lock()
+        self._work_ready = threading.Condition(lock)
+        self._space_or_idle = threading.Condition(lock)
+        self._queues: dict[RouteKey, deque[_Task]] = {}
+        self._ready: deque[RouteKey] = deque()
+        self._active: set[RouteKey] = set()
+        self._unfinished = 0
+        self._closed = False
+        self._threads = [
+            threading.Thread(target=self._work, name=f"rxclaude-route-{n}", daemon=True)
+            for n in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, key: RouteKey, task: _Task, *, wait: bool = True) -> None:
+        """Queue ``task`` on lane ``key``; with ``wait``, first wait for room in the lane."""
+        with self._work_ready:
+            queue = self._queues.get(key)
+            if queue is None:
+                queue = self._queues[key] = deque()
+            while wait and len(queue) >= self._capacity and not self._closed:
+                self._space_or_idle.wait()
+            if self._closed:
+                return
+            queue.append(task)
+            self._unfinished += 1
+            if key not in self._active:
+                self._active.add(key)
+                self._ready.append(key)
+                self._work_ready.notify()
+
+    def wait_idle(self) -> bool:
+        """Wait until every queued task has run; True if idle (not closed meanwhile)."""
+        with self._space_or_idle:
+            while self._unfinished and not self._closed:
+                self._space_or_idle.wait()
+            return not self._closed
+
+    def idle(self) -> bool:
+        with self._work_ready:
+            return self._unfinished == 0
+
+    def close(self) -> None:
+        """Drop queued tasks and stop the workers once their running task is done.
+
+        Called from outside the pool, waits for the workers to end (joins them). Called
+        from a worker (a handler, or a downstream observer, disposing the stream), it only
+        signals: the workers end by themselves, and two workers never join each other.
+        """
+        with self._work_ready:
+            self._closed = True
+            self._queues.clear()
+            self._ready.clear()
+            self._work_ready.notify_all()
+            self._space_or_idle.notify_all()
+        if threading.current_thread() not in self._threads:
+            for thread in self._threads:
+                thread.join()
+
+    def _work(self) -> None:
+        finished: RouteKey | None = None
+        while True:
+            with self._work_ready:
+                if finished is not None:
+                    self._unfinished -= 1
+                    if self._queues.get(finished):
+                        self._ready.append(finished)
+                    else:
+                        self._active.discard(finished)
+                    if self._unfinished == 0:
+                        self._space_or_idle.notify_all()
+                while not self._ready and not self._closed:
+                    self._work_ready.wait()
+                if self._closed:
+                    return
+                finished = self._ready.popleft()
+                task = self._queues[finished].popleft()
+                self._space_or_idle.notify_all()
+            self._run(task)
+
+
+class _AsyncRouting:
+    """Handlers on worker lanes; each message passes on right after it is queued.
+
+    Downstream calls are serialised by ``_emit_lock``. Messages are numbered; a
+    HandlerError waits in ``_pending`` until its message has been passed on
+    (``_emitted``). Whoever holds ``_emit_lock`` flushes ``_pending``; workers only *try*
+    the lock and re-check after every release, so no worker ever blocks on it — which lets
+    ``_Lanes.close`` join the workers from any thread, even one holding the lock.
+    """
+
+    def __init__(
+        self,
+        router: Router,
+        table: _RouteTable,
+        observer: abc.ObserverBase[Message],
+        upstream: abc.DisposableBase,
+        *,
+        fatal_errors: bool,
+        max_workers: int,
+        lane_capacity: int,
+    ) -> None:
+        self._router = router
+        self._table = table
+        self._observer = observer
+        self._upstream = upstream
+        self._fatal_errors = fatal_errors
+        self._emit_lock = threading.Lock()
+        self._pending: deque[tuple[int, HandlerError]] = deque()
+        self._stopped = threading.Event()
+        self._failed = False
+        self._sequence = 0
+        self._emitted = 0
+        self._lanes = _Lanes(max_workers, lane_capacity, self._run)
+
+    def on_next(self, message: Message) -> None:
+        if self._stopped.is_set():
+            return
+        route = self._table.route(message)
+        route.count += 1
+        self._sequence += 1
+        for key, calls in route.lanes:
+            self._lanes.submit(key, (message, calls, self._sequence))
+        with self._emit_lock:
+            if self._stopped.is_set():
+                return
+            self._observer.on_next(message)
+            self._emitted = self._sequence
+            if self._pending:
+                self._flush()
+        if self._pending or self._failed:
+            self._drain()
+
+    def on_error(self, error: Exception) -> None:
+        self._finish(lambda: self._observer.on_error(error))
+
+    def on_completed(self) -> None:
+        self._finish(self._observer.on_completed)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._lanes.close()
+
+    def _run(self, task: _Task) -> None:
+        """Run one lane's handlers on a message (on a worker thread)."""
+        message, calls, number = task
+        failures = False
+        for call, registration in calls:
+            try:
+                call(message)
+            except Exception as error:
+                failure = self._router._handler_error(error, message, registration)
+                self._pending.append((number, failure))
+                failures = True
+        if failures:
+            self._drain()
+
+    def _flushable(self) -> bool:
+        limit = self._emitted
+        return any(number <= limit for number, _ in list(self._pending))
+
+    def _flush(self) -> None:
+        """Pass on (and route) the HandlerErrors whose message has gone; holds the lock."""
+        pending = self._pending
+        if self._stopped.is_set():
+            pending.clear()
+            return
+        ready: list[tuple[int, HandlerError]] = []
+        for _ in range(len(pending)):
+            entry = pending.popleft()
+            (ready if entry[0] <= self._emitted else pending).append(entry)
+        ready.sort(key=lambda entry: entry[0])
+        for _, failure in ready:
+            if self._fatal_errors:
+                self._stopped.set()
+                self._failed = True
+                pending.clear()
+                self._observer.on_error(HandlerFailedError(failure))
+                return
+            if not isinstance(failure.message, HandlerError):
+                route = self._table.route(failure)
+                route.count += 1
+                for key, calls in route.lanes:
+                    self._lanes.submit(key, (failure, calls, self._emitted), wait=False)
+            self._observer.on_next(failure)
+
+    def _drain(self) -> None:
+        """Flush unless another thread is flushing; loop while something flushable is left."""
+        while not self._failed and self._flushable():
+            if not self._emit_lock.acquire(blocking=False):
+                return
+            try:
+                self._flush()
+            finally:
+                self._emit_lock.release()
+        if self._failed:
+            self._upstream.dispose()
+            self._lanes.close()
+
+    def _finish(self, terminate: Callable[[], None]) -> None:
+        """Wait for in-flight handlers and their errors, stop the pool, end the stream."""
+        lanes = self._lanes
+        while lanes.wait_idle():
+            with self._emit_lock:
+                if self._stopped.is_set():
+                    break
+                self._flush()
+                if lanes.idle() and not self._pending and not self._stopped.is_set():
+                    self._stopped.set()
+                    lanes.close()
+                    terminate()
+                    return
+        lanes.close()
