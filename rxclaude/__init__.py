@@ -3,10 +3,24 @@
 The pipeline, each stage an operator usable on its own with ``Observable.pipe``::
 
     from_cli(args) | from_reader(f) | from_file(path)   -> Observable[bytes]
-      .pipe(parse_json_frames())                          -> Observable[Message]
+      .pipe(parse_json_frames(),                          -> Observable[Message]
+            backpressure(Policy.BLOCK),                   bounded buffer, own consumer thread
+            route_by_type(Router.default()))              prioritised handlers per kind
 """
 
 from rxclaude._samples import sample_names, sample_path
+from rxclaude.backpressure import (
+    Adaptive,
+    Backpressure,
+    BackpressureDeadlockError,
+    BackpressureEvent,
+    BackpressureEventKind,
+    BackpressureStatistics,
+    BufferOverflowError,
+    Policy,
+    SlowConsumer,
+    backpressure,
+)
 from rxclaude.cli import CLIProcessError, from_cli
 from rxclaude.content import (
     ContentBlock,
@@ -94,11 +108,18 @@ __version__ = "0.1.0"
 __all__ = [
     "ALL",
     "DEFAULT_MAX_FRAME_BYTES",
+    "Adaptive",
     "ApiRetryMessage",
     "AssembledMessage",
     "AssistantMessage",
+    "Backpressure",
+    "BackpressureDeadlockError",
+    "BackpressureEvent",
+    "BackpressureEventKind",
+    "BackpressureStatistics",
     "BlockComplete",
     "BlockUpdate",
+    "BufferOverflowError",
     "BuiltinHandler",
     "BuiltinHandlers",
     "CLIProcessError",
@@ -130,6 +151,7 @@ __all__ = [
     "PartialAssembler",
     "PartialIssue",
     "PartialItem",
+    "Policy",
     "ProgressHandler",
     "RateLimitEventMessage",
     "RedactedThinkingBlock",
@@ -139,6 +161,7 @@ __all__ = [
     "RouterStatistics",
     "ServerToolResultBlock",
     "ServerToolUseBlock",
+    "SlowConsumer",
     "StatusChange",
     "StatusHandler",
     "StatusMessage",
@@ -160,6 +183,7 @@ __all__ = [
     "UnknownMessage",
     "UserMessage",
     "assemble_partials",
+    "backpressure",
     "from_cli",
     "from_file",
     "from_reader",

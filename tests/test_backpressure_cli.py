@@ -1,0 +1,196 @@
+"""``backpressure`` end to end: child process → ``from_cli`` → ``parse_json_frames``.
+
+With ``Policy.BLOCK`` a held consumer stops the stdout reader, the pipe fills and the child
+waits: memory stays flat however much the child has to say. The children are in
+``tests/children/bp_*.py``. Threads are synchronised with events and statistics snapshots.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import pytest
+from reactivex import Observable
+from reactivex import operators as ops
+
+from rxclaude.backpressure import Backpressure, BufferOverflowError, Policy, backpressure
+from rxclaude.cli import from_cli
+from rxclaude.messages import Message
+from rxclaude.parse import parse_json_frames
+
+CHILDREN = Path(__file__).parent / "children"
+TIMEOUT = 60.0  # seconds; only reached when a test fails
+MiB = 1 << 20
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    """Polls ``condition`` (e.g. on a statistics snapshot) until it holds."""
+    pause = threading.Event()
+    for _ in range(int(TIMEOUT / 0.001)):
+        if condition():
+            return
+        pause.wait(0.001)
+    raise AssertionError("condition not reached")
+
+
+def rxclaude_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("rxclaude-")}
+
+
+@pytest.fixture(autouse=True)
+def no_leftovers() -> Iterator[None]:
+    """Every test ends its child processes and the threads it started."""
+    threads_before = rxclaude_threads()
+    yield
+    for thread in rxclaude_threads() - threads_before:
+        thread.join(TIMEOUT)
+        assert not thread.is_alive(), f"{thread.name} still running"
+    assert psutil.Process().children() == []
+
+
+def frames(child: str, *arguments: object) -> Observable[Message]:
+    command = [sys.executable, str(CHILDREN / child), *map(str, arguments)]
+    return from_cli(command).pipe(parse_json_frames())
+
+
+def sequence_number(message: Message) -> int:
+    assert message.raw is not None, message
+    seq = message.raw["seq"]
+    assert isinstance(seq, int)
+    return seq
+
+
+@dataclass
+class SequenceChecker:
+    """Consumes messages, recording their sequence numbers; may spin a little per message."""
+
+    work: int = 0
+    received: list[int] = field(default_factory=list)
+    errors: list[Exception] = field(default_factory=list)
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def on_next(self, message: Message) -> None:
+        self.received.append(sequence_number(message))
+        for _ in range(self.work):
+            pass
+
+    def on_error(self, error: Exception) -> None:
+        self.errors.append(error)
+        self.done.set()
+
+    def on_completed(self) -> None:
+        self.done.set()
+
+
+def assert_reconciled(bp: Backpressure, received: list[int]) -> None:
+    stats = bp.statistics()
+    assert received == sorted(received)
+    assert stats.delivered == len(received)
+    assert stats.produced == stats.delivered + stats.dropped + stats.discarded
+
+
+def test_backpressure_block_holds_a_flooding_child_at_the_pipe() -> None:
+    frame_bytes = 512
+    count = 300 * MiB // frame_bytes
+    bp = backpressure(Policy.BLOCK, buffer_size=1024)
+    holding, release = threading.Event(), threading.Event()
+    checker = SequenceChecker()
+
+    def hold_first(message: Message) -> None:
+        checker.on_next(message)
+        if len(checker.received) == 1:
+            holding.set()
+            release.wait(TIMEOUT)
+
+    me = psutil.Process()
+    rss_before = me.memory_info().rss
+    frames("bp_flood.py", count, frame_bytes).pipe(bp).subscribe(
+        hold_first, checker.on_error, checker.on_completed
+    )
+    assert holding.wait(TIMEOUT)
+    wait_until(lambda: bp.statistics().producers_waiting == 1)  # the reader is blocked
+    (child,) = me.children()
+    held = bp.statistics()
+
+    hold, peak_rss = threading.Event(), 0
+    for _ in range(40):  # hold the first message for about two seconds
+        peak_rss = max(peak_rss, me.memory_info().rss)
+        hold.wait(0.05)
+    assert child.is_running() and child.status() != psutil.STATUS_ZOMBIE
+    assert bp.statistics().produced == held.produced == 1 + 1024
+    assert peak_rss - rss_before < 64 * MiB
+
+    release.set()
+    assert checker.done.wait(TIMEOUT)
+    assert checker.errors == []
+    assert checker.received == list(range(count))
+    stats = bp.statistics()
+    assert (stats.delivered, stats.dropped, stats.peak_size) == (count, 0, 1024)
+
+
+@pytest.mark.parametrize("policy", list(Policy))
+def test_backpressure_bursty_child_reconciles(policy: Policy) -> None:
+    count = 40_000
+    bp = backpressure(policy, buffer_size=16)
+    checker = SequenceChecker(work=300)
+
+    frames("bp_bursty.py", f"bursty-{policy.value}", count, 0.002).pipe(bp).subscribe(
+        checker.on_next, checker.on_error, checker.on_completed
+    )
+    assert checker.done.wait(TIMEOUT)
+
+    assert_reconciled(bp, checker.received)
+    stats = bp.statistics()
+    if policy is Policy.ERROR and checker.errors:
+        assert isinstance(checker.errors[0], BufferOverflowError)
+        assert stats.dropped == 1
+    else:
+        assert checker.errors == []
+        assert stats.produced == count
+    if policy is Policy.BLOCK:
+        assert checker.received == list(range(count))
+    elif policy is not Policy.ERROR:
+        assert stats.dropped > 0  # chunks of hundreds of frames overrun 16 places
+
+
+@pytest.mark.parametrize("policy", [Policy.BLOCK, Policy.DROP_OLDEST])
+def test_backpressure_dispose_mid_stream_ends_child_and_threads(policy: Policy) -> None:
+    bp = backpressure(policy, buffer_size=64)
+    enough = threading.Event()
+    checker = SequenceChecker(work=200)
+
+    def count_to_enough(message: Message) -> None:
+        checker.on_next(message)
+        if len(checker.received) == 5_000:
+            enough.set()
+
+    subscription = (
+        frames("bp_flood.py", 10_000_000, 256)
+        .pipe(bp)
+        .subscribe(count_to_enough, checker.on_error, checker.on_completed)
+    )
+    assert enough.wait(TIMEOUT)
+    subscription.dispose()
+    # The fixture checks that the child and every thread are gone.
+
+    assert not checker.done.is_set()
+    assert_reconciled(bp, checker.received)
+    assert bp.statistics().size == 0
+
+
+def test_backpressure_downstream_take_ends_bursty_child() -> None:
+    bp = backpressure(Policy.BLOCK, buffer_size=8)
+    checker = SequenceChecker(work=100)
+
+    frames("bp_bursty.py", "take", 1_000_000, 0.001).pipe(bp, ops.take(2_000)).subscribe(
+        checker.on_next, checker.on_error, checker.on_completed
+    )
+    assert checker.done.wait(TIMEOUT)
+
+    assert checker.received == list(range(2_000))
+    assert checker.errors == []
