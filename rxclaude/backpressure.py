@@ -34,9 +34,11 @@ Design decisions:
   without the lock; a stale read only makes the buffer look fuller.
 * **Producer cost.** Enqueueing is an append and a peak-size check under one lock, plus a
   notify only when the consumer is idle; ``produced`` is derived from the other counters.
-  The consumer leaves each delivered batch for the producer to release at its next item,
-  so items are freed on the thread that allocated them: freeing thousands of objects on
-  the other CPU, cache-cold, cost about 5 % of the pipeline's throughput in the benchmark.
+  The consumer hands delivered items back, and the producer releases two of them per new
+  item: objects are freed on the thread that allocated them, at the pace they are made.
+  Freeing a whole batch at once, cache-cold on the other CPU, made glibc trim and regrow
+  its heap every batch; in the benchmark this raised the throughput with ``BLOCK`` from
+  0.59 to 0.65 of the pipeline without the stage (0.74 to 0.86 in a fresh process).
   A consumer wakes blocked producers once a quarter of the capacity is free, or when it
   takes the next batch.
 * **Terminal signals** (source completion or error, overflow, a failing ``on_drop``, a
@@ -421,8 +423,8 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
         self._drain_thread: int | None = None
         self._draining = False
         self._upstream = SingleAssignmentDisposable()
-        # The consumer's last delivered batch, released by the producer (see on_next).
-        self._delivered_batch: deque[Any] | None = None
+        # Items the consumer delivered, released by the producer (see on_next).
+        self._retired: deque[Any] = deque()
         # Stamps events and runs the monitoring timer; _clock measures durations.
         self._time_scheduler: abc.SchedulerBase
         self._clock: Callable[[], float]
@@ -470,16 +472,20 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
             self._pending.clear()
             self._wake_producers()
             self._not_empty.notify_all()
-        self._delivered_batch = None
+        self._retired.clear()
         self._upstream.dispose()
         self._timer.dispose()
 
     # -- producer side ----------------------------------------------------------------
 
     def on_next(self, value: Any) -> None:
-        if self._delivered_batch is not None:
-            # Free what the consumer delivered here, on the thread that allocated it.
-            self._delivered_batch = None
+        retired = self._retired
+        if retired:
+            # Release delivered items here, on the thread that allocated them, two per
+            # new item: memory is returned as fast as it is taken, never in bursts.
+            retired.popleft()
+            if retired:
+                retired.popleft()
         with self._lock:
             size = len(self._pending) + self._taken - self._handed
             fast = size < self._fast_limit
@@ -668,7 +674,7 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
                 if self._sleepers and self._capacity - self._size() >= self._refill:
                     with self._lock:
                         self._wake_producers()
-            self._delivered_batch = batch
+            self._retired.extend(batch)
             if self._monitored:
                 self._observe_now()
             return True
@@ -707,7 +713,7 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
         with self._lock:
             terminal = self._terminal
             self._disposed = True
-        self._delivered_batch = None
+        self._retired.clear()
         self._upstream.dispose()
         self._timer.dispose()
         if terminal is not None:
