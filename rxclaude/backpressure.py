@@ -483,9 +483,12 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
         if retired:
             # Release delivered items here, on the thread that allocated them, two per
             # new item: memory is returned as fast as it is taken, never in bursts.
-            retired.popleft()
-            if retired:
+            # Another producer may empty it first (on_next from several threads).
+            try:
                 retired.popleft()
+                retired.popleft()
+            except IndexError:
+                pass
         with self._lock:
             size = len(self._pending) + self._taken - self._handed
             fast = size < self._fast_limit
