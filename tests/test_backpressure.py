@@ -23,6 +23,7 @@ from reactivex.subject import Subject
 from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.hotobservable import HotObservable
 from reactivex.testing.recorded import Recorded
+from waiting import wait_until
 
 from rxclaude.backpressure import (
     Adaptive,
@@ -57,16 +58,6 @@ class SlowDrainScheduler(TestScheduler):
         self, action: abc.ScheduledAction[_TState], state: _TState | None = None
     ) -> abc.DisposableBase:
         return self.schedule_relative(self.service_time, action, state)
-
-
-def wait_until(condition: Callable[[], bool]) -> None:
-    """Polls ``condition`` (e.g. on a statistics snapshot) until it holds."""
-    pause = threading.Event()
-    for _ in range(int(TIMEOUT / 0.001)):
-        if condition():
-            return
-        pause.wait(0.001)
-    raise AssertionError("condition not reached")
 
 
 def record_events(bp: Backpressure) -> list[BackpressureEvent]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import psutil
 import pytest
 from reactivex import Observable
 from reactivex import operators as ops
+from waiting import wait_until
 
 from rxclaude.backpressure import Backpressure, BufferOverflowError, Policy, backpressure
 from rxclaude.cli import from_cli
@@ -26,16 +27,6 @@ from rxclaude.parse import parse_json_frames
 CHILDREN = Path(__file__).parent / "children"
 TIMEOUT = 60.0  # seconds; only reached when a test fails
 MiB = 1 << 20
-
-
-def wait_until(condition: Callable[[], bool]) -> None:
-    """Polls ``condition`` (e.g. on a statistics snapshot) until it holds."""
-    pause = threading.Event()
-    for _ in range(int(TIMEOUT / 0.001)):
-        if condition():
-            return
-        pause.wait(0.001)
-    raise AssertionError("condition not reached")
 
 
 def rxclaude_threads() -> set[threading.Thread]:

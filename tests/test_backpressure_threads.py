@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 from reactivex import operators as ops
 from reactivex.scheduler import ThreadPoolScheduler
 from reactivex.subject import Subject
+from waiting import wait_until
 
 from rxclaude.backpressure import (
     Adaptive,
@@ -28,16 +28,6 @@ from rxclaude.backpressure import (
 )
 
 TIMEOUT = 30.0  # seconds; only reached when a test fails
-
-
-def wait_until(condition: Callable[[], bool]) -> None:
-    """Polls ``condition`` (e.g. on a statistics snapshot) until it holds."""
-    pause = threading.Event()
-    for _ in range(int(TIMEOUT / 0.001)):
-        if condition():
-            return
-        pause.wait(0.001)
-    raise AssertionError("condition not reached")
 
 
 def consumer_threads() -> set[threading.Thread]:
