@@ -65,6 +65,12 @@ Design decisions:
   that hysteresis keeps ``BLOCK``'s refills (the buffer dips to three quarters) and the
   consumer's batches from restarting the windows. Capacity doubles per window high and
   halves per window low, and each resize starts afresh.
+* **Resizing.** ``Backpressure.resize(n)`` sets the capacity of every running subscription
+  and of later ones (clamped into ``Adaptive``'s bounds) through the path ``Adaptive``
+  takes: under the buffer lock, waking waiting producers when it grows, publishing
+  ``RESIZED``; it adds no work per item. Shrinking below the size drops nothing: new items
+  wait or meet the policy until there is room (``DROP_OLDEST`` evicts the new item itself
+  while the consumer holds every buffered one).
 * **Observability.** ``backpressure(...)`` returns a ``Backpressure`` operator object:
   ``statistics()`` snapshots its most recent subscription (trio-style frozen dataclass) and
   ``events`` is a hot Observable of every subscription's ``BackpressureEvent``s. Events are
@@ -80,7 +86,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 from typing import Any, Generic, Protocol, TypeVar
@@ -212,7 +218,8 @@ class BackpressureEventKind(Enum):
     UNBLOCKED = "unblocked"
     """A producer stopped waiting; ``blocked_for`` says how long it waited."""
     RESIZED = "resized"
-    """``Adaptive`` changed the capacity from ``previous_capacity`` to ``capacity``."""
+    """``Adaptive`` or ``Backpressure.resize`` changed the capacity from ``previous_capacity``
+    to ``capacity``."""
     SLOW_CONSUMER = "slow_consumer"
     """The consumer is not keeping up; rates are over the congestion that led here."""
     RECOVERED = "recovered"
@@ -252,7 +259,7 @@ class BackpressureStatistics:
     """
 
     capacity: int
-    """Current capacity (changes only with ``Adaptive``)."""
+    """Current capacity (changes with ``Adaptive`` and ``Backpressure.resize``)."""
     size: int
     """Items accepted but not yet handed downstream."""
     peak_size: int
@@ -386,9 +393,14 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
     """The state of one subscription: buffer, counters, consumer and monitors."""
 
     def __init__(
-        self, settings: _Settings, observer: abc.ObserverBase[Any], hub: _EventHub
+        self,
+        settings: _Settings,
+        observer: abc.ObserverBase[Any],
+        hub: _EventHub,
+        on_close: Callable[[_BoundedBuffer], None] | None = None,
     ) -> None:
         self._settings = settings
+        self._on_close = on_close  # when it ends; twice if dispose races the end
         self._policy = settings.policy
         self._on_drop = settings.on_drop
         self._observer = observer
@@ -475,6 +487,11 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
         self._retired.clear()
         self._upstream.dispose()
         self._timer.dispose()
+        self._closed()
+
+    def _closed(self) -> None:
+        if self._on_close is not None:
+            self._on_close(self)
 
     # -- producer side ----------------------------------------------------------------
 
@@ -569,9 +586,10 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
         """Applies a dropping policy (DROP_OLDEST, DROP_NEWEST, ERROR) to a full buffer."""
         self._dropped += 1
         if self._policy is Policy.DROP_OLDEST:
-            # A full buffer always holds an item the consumer has not taken (see above).
-            dropped = self._pending.popleft()
+            # The oldest item the consumer has not taken: one in a full buffer (see
+            # above), the new one when a resize shrank it below what the consumer took.
             self._pending.append(item)
+            dropped = self._pending.popleft()
         else:
             dropped = item
         after.dropped.append(dropped)
@@ -719,6 +737,7 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
         self._retired.clear()
         self._upstream.dispose()
         self._timer.dispose()
+        self._closed()
         if terminal is not None:
             terminal()
 
@@ -764,14 +783,45 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
                 return
         else:
             return
+        self._set_capacity(capacity, size, waiting, now)
+
+    def _set_capacity(self, capacity: int, size: int, waiting: bool, now: float) -> None:
+        """Changes the capacity (lock held), for ``Adaptive`` and ``Backpressure.resize``.
+
+        Growing wakes the producers waiting for room. Shrinking below the size drops
+        nothing: items that arrive before there is room again wait (``BLOCK``) or meet
+        the policy. With ``Adaptive``, the windows start afresh at the new capacity.
+        """
+        previous = self._capacity
         self._capacity = capacity
         self._refill = max(1, capacity // 4)
+        if self._fast_limit:  # accepting, unmonitored: the fast path runs below capacity
+            self._fast_limit = capacity
         if capacity > previous:
             self._wake_producers()
         self._publish(BackpressureEventKind.RESIZED, previous_capacity=previous)
-        # The next resize needs a whole window at the new capacity.
-        load.high_since = load.low_since = None
-        load.sample(size, capacity, waiting, now)
+        load = self._load
+        if load is not None:
+            # The next resize needs a whole window at the new capacity.
+            load.high_since = load.low_since = None
+            load.sample(size, capacity, waiting, now)
+
+    def resize(self, capacity: int) -> _AfterLock | None:
+        """Sets the capacity (``Backpressure.resize``), and returns what ``_after_lock``
+        has to do; None when the capacity is unchanged or the subscription has ended (its
+        statistics report the new capacity, nothing else happens)."""
+        after = _AfterLock()
+        with self._lock:
+            if self._disposed:
+                self._capacity = capacity
+                return None
+            if capacity == self._capacity:
+                return None
+            now = self._clock() if self._monitored else 0.0
+            self._set_capacity(capacity, self._size(), bool(self._block_starts), now)
+            if self._monitored:
+                self._observe(now, after)
+        return after
 
     def _watch_consumer(self, congestion: _Band[SlowConsumer], now: float) -> None:
         if self._slow_since is None:
@@ -881,14 +931,17 @@ class Backpressure:
     """The operator made by ``backpressure(...)``: pass it to ``pipe``, or call it.
 
     It can be subscribed any number of times; each subscription has its own buffer and
-    consumer. ``statistics()`` describes the most recent subscription, and ``events``
-    carries the events of all of them.
+    consumer. ``statistics()`` describes the most recent subscription, ``events``
+    carries the events of all of them, and ``resize()`` changes all their capacities.
     """
 
     def __init__(self, settings: _Settings) -> None:
         self._settings = settings
         self._hub = _EventHub()
         self._latest: _BoundedBuffer | None = None
+        # Guards _settings, _live and _latest; taken before a buffer's lock, never after.
+        self._lock = threading.Lock()
+        self._live: dict[_BoundedBuffer, None] = {}  # in subscription order
 
     @property
     def events(self) -> Observable[BackpressureEvent]:
@@ -913,12 +966,53 @@ class Backpressure:
             slow_consumer=False,
         )
 
+    def resize(self, buffer_size: int) -> None:
+        """Sets the capacity of every running subscription, and of later ones.
+
+        Callable from any thread while streams run. With ``adaptive``, ``buffer_size`` is
+        clamped into ``[min_size, max_size]``, and the capacity goes on adapting from there.
+        Growing releases producers waiting for room; shrinking below the current size drops
+        nothing, but until there is room again producers wait (``BLOCK``) or the policy
+        applies to the items that arrive (``DROP_OLDEST`` then evicts the new item itself
+        if the consumer has already taken every buffered one). Each subscription whose
+        capacity changes publishes a ``RESIZED`` event. ``statistics()`` reports the new
+        capacity, also when the most recent subscription has already ended.
+
+        Raises:
+            ValueError: ``buffer_size`` is smaller than 1.
+        """
+        if buffer_size < 1:
+            raise ValueError(f"buffer_size must be >= 1, got {buffer_size}")
+        adaptive = self._settings.adaptive
+        if adaptive is not None:
+            buffer_size = min(max(buffer_size, adaptive.min_size), adaptive.max_size)
+        done: list[tuple[_BoundedBuffer, _AfterLock]] = []
+        # Under the lock, so that concurrent resizes leave every buffer at the same size.
+        with self._lock:
+            self._settings = replace(self._settings, capacity=buffer_size)
+            for buffer in self._live:
+                after = buffer.resize(buffer_size)
+                if after is not None:
+                    done.append((buffer, after))
+            latest = self._latest
+            if latest is not None and latest not in self._live:
+                latest.resize(buffer_size)  # ended: for statistics() only
+        # Timers and events (observers may call back into this operator) come after it.
+        for buffer, after in done:
+            buffer._after_lock(after)
+
+    def _closed(self, buffer: _BoundedBuffer) -> None:
+        with self._lock:
+            self._live.pop(buffer, None)
+
     def __call__(self, source: Observable[_T]) -> Observable[_T]:
         def subscribe(
             observer: abc.ObserverBase[_T], scheduler: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
-            buffer = _BoundedBuffer(self._settings, observer, self._hub)
-            self._latest = buffer
+            with self._lock:  # a concurrent resize reaches it, or it starts at the new size
+                buffer = _BoundedBuffer(self._settings, observer, self._hub, self._closed)
+                self._live[buffer] = None
+                self._latest = buffer
             buffer.start()
             buffer.attach(source.subscribe(buffer, scheduler=scheduler))
             return Disposable(buffer.dispose)
@@ -961,7 +1055,7 @@ def backpressure(
         slow_consumer: Report a slow consumer, and its recovery, as events.
 
     Returns:
-        The operator, with ``statistics()`` and ``events``.
+        The operator, with ``statistics()``, ``events`` and ``resize()``.
 
     Raises:
         TypeError: ``policy`` is not a ``Policy``.

@@ -483,6 +483,264 @@ def test_backpressure_blocked_producer_reported_slow_in_virtual_time() -> None:
     assert events[2].blocked_for == 10
 
 
+# -- resize -------------------------------------------------------------------------------
+
+
+def resizes(events: list[BackpressureEvent]) -> list[tuple[int | None, int, int]]:
+    """(previous_capacity, capacity, size) of every RESIZED event."""
+    return [
+        (e.previous_capacity, e.capacity, e.size)
+        for e in events
+        if e.kind is BackpressureEventKind.RESIZED
+    ]
+
+
+def test_backpressure_resize_grow_releases_a_blocked_producer() -> None:
+    subject: Subject[int] = Subject()
+    bp = backpressure(Policy.BLOCK, buffer_size=2)
+    events = record_events(bp)
+    consumer = HeldConsumer()
+    subject.pipe(bp).subscribe(consumer.on_next, consumer.on_error, consumer.on_completed)
+    subject.on_next(0)
+    assert consumer.holding.wait(TIMEOUT)
+
+    def produce() -> None:
+        for item in range(1, 5):
+            subject.on_next(item)
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    wait_until(lambda: bp.statistics().producers_waiting == 1)  # at 3: 1 and 2 fill it
+
+    bp.resize(4)  # room for 3 and 4 while the consumer still holds 0
+    producer.join(TIMEOUT)
+    assert not producer.is_alive()
+    stats = bp.statistics()
+    assert (stats.capacity, stats.size, stats.producers_waiting) == (4, 4, 0)
+
+    subject.on_completed()
+    consumer.release.set()
+    assert consumer.done.wait(TIMEOUT)
+    assert consumer.delivered == [0, 1, 2, 3, 4]
+    kinds = [e.kind for e in events]
+    assert kinds == [
+        BackpressureEventKind.BLOCKED,
+        BackpressureEventKind.RESIZED,
+        BackpressureEventKind.UNBLOCKED,
+    ]
+    assert resizes(events) == [(2, 4, 2)]
+
+
+def test_backpressure_resize_shrink_below_size_drops_nothing_and_blocks() -> None:
+    subject: Subject[int] = Subject()
+    bp = backpressure(Policy.BLOCK, buffer_size=4)
+    events = record_events(bp)
+    consumer = HeldConsumer()
+    subject.pipe(bp).subscribe(consumer.on_next, consumer.on_error, consumer.on_completed)
+    subject.on_next(0)
+    assert consumer.holding.wait(TIMEOUT)
+    for item in range(1, 5):
+        subject.on_next(item)  # fills it: 0 is in the consumer's hand
+
+    bp.resize(2)
+    stats = bp.statistics()
+    assert (stats.capacity, stats.size, stats.dropped) == (2, 4, 0)
+    assert resizes(events) == [(4, 2, 4)]
+
+    def produce() -> None:
+        subject.on_next(5)
+        subject.on_completed()
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    wait_until(lambda: bp.statistics().producers_waiting == 1)
+    assert bp.statistics().size == 4  # still above the new capacity: nothing was dropped
+    consumer.release.set()
+    producer.join(TIMEOUT)
+    assert consumer.done.wait(TIMEOUT)
+
+    assert consumer.delivered == [0, 1, 2, 3, 4, 5]
+    stats = bp.statistics()
+    assert (stats.produced, stats.delivered, stats.dropped, stats.peak_size) == (6, 6, 0, 4)
+
+
+def test_backpressure_resize_shrink_below_size_drops_newest_until_there_is_room() -> None:
+    scheduler = SlowDrainScheduler(service_time=10)
+    # 1 asks for a drain at 211; the buffer is full from 204 to 211.
+    xs = scheduler.create_hot_observable(
+        *(on_next(200 + item, item) for item in range(1, 7)),
+        on_next(212, 7),
+        on_completed(240),
+    )
+    dropped: list[int] = []
+    bp = backpressure(
+        Policy.DROP_NEWEST, buffer_size=4, scheduler=scheduler, on_drop=dropped.append
+    )
+    events = record_events(bp)
+    scheduler.schedule_absolute(205, lambda _scheduler, _state: bp.resize(2))
+
+    results = scheduler.start(lambda: xs.pipe(bp))
+
+    # Resized at 205 with 1-4 buffered: none of them goes; 5 and 6 meet the policy. After
+    # the batch delivered at 211 there is room again, for 7.
+    assert results.messages == [
+        *(on_next(211, item) for item in range(1, 5)),
+        on_next(221, 7),  # the drain after a batch comes service_time later
+        on_completed(250),
+    ]
+    assert dropped == [5, 6]
+    assert resizes(events) == [(4, 2, 4)]
+    stats = bp.statistics()
+    assert (stats.capacity, stats.dropped, stats.delivered, stats.peak_size) == (2, 2, 5, 4)
+
+
+@pytest.mark.parametrize("policy", [Policy.DROP_OLDEST, Policy.DROP_NEWEST, Policy.ERROR])
+def test_backpressure_resize_below_what_the_consumer_took(policy: Policy) -> None:
+    # The consumer has taken 0-3 and holds 0: nothing is left for DROP_OLDEST to evict
+    # but the new item.
+    scheduler = TestScheduler()
+    subject: Subject[int] = Subject()
+    dropped: list[int] = []
+    bp = backpressure(policy, buffer_size=4, scheduler=scheduler, on_drop=dropped.append)
+    delivered: list[int] = []
+    errors: list[Exception] = []
+
+    def deliver(item: int) -> None:
+        delivered.append(item)
+        if item == 0:
+            bp.resize(1)
+            subject.on_next(4)
+
+    subject.pipe(bp).subscribe(deliver, errors.append)
+    for item in range(4):
+        subject.on_next(item)
+    scheduler.advance_by(1)
+    subject.on_next(5)  # room again
+    scheduler.advance_by(1)
+
+    assert dropped == [4]
+    if policy is Policy.ERROR:
+        assert delivered == [0, 1, 2, 3]
+        assert len(errors) == 1
+        assert isinstance(errors[0], BufferOverflowError)
+        assert errors[0].capacity == 1
+    else:
+        assert delivered == [0, 1, 2, 3, 5]
+        assert errors == []
+
+
+def test_backpressure_resize_publishes_resized_for_each_live_subscription() -> None:
+    scheduler = TestScheduler()
+    subject: Subject[int] = Subject()
+    bp = backpressure(Policy.DROP_NEWEST, buffer_size=4, scheduler=scheduler)
+    events = record_events(bp)
+    subject.pipe(bp).subscribe()
+    subject.on_next(1)
+    subject.pipe(bp).subscribe()
+    ended = subject.pipe(bp).subscribe()
+    ended.dispose()
+
+    bp.resize(8)
+    bp.resize(8)  # unchanged: no events
+
+    assert resizes(events) == [(4, 8, 1), (4, 8, 0)]
+    assert [scheduler.to_seconds(e.time) for e in events] == [0.0, 0.0]
+    assert bp.statistics().capacity == 8
+
+
+def test_backpressure_resize_applies_to_later_subscriptions() -> None:
+    scheduler = TestScheduler()
+    bp = backpressure(Policy.DROP_NEWEST, buffer_size=4, scheduler=scheduler)
+    events = record_events(bp)
+    first: list[int] = []
+    reactivex.from_iterable([1, 2]).pipe(bp).subscribe(first.append)
+    scheduler.advance_by(1)  # delivers both and the completion: nothing is running
+    assert first == [1, 2]
+
+    bp.resize(2)
+    assert resizes(events) == []
+    assert bp.statistics().capacity == 2  # of the subscription that has ended
+
+    subject: Subject[int] = Subject()
+    delivered: list[int] = []
+    subject.pipe(bp).subscribe(delivered.append)
+    for item in range(1, 5):
+        subject.on_next(item)  # no drain before the scheduler runs
+    scheduler.advance_by(1)
+
+    assert delivered == [1, 2]
+    stats = bp.statistics()
+    assert (stats.capacity, stats.dropped, stats.peak_size) == (2, 2, 2)
+
+
+def test_backpressure_resize_is_clamped_into_the_adaptive_bounds() -> None:
+    scheduler = TestScheduler()
+    bp = backpressure(
+        Policy.DROP_NEWEST,
+        buffer_size=8,
+        scheduler=scheduler,
+        adaptive=Adaptive(min_size=4, max_size=16),
+    )
+    events = record_events(bp)
+    bp.resize(2)  # before any subscription
+    assert bp.statistics().capacity == 4
+    bp.resize(8)
+    subject: Subject[int] = Subject()
+    subject.pipe(bp).subscribe()
+
+    bp.resize(100)
+    assert bp.statistics().capacity == 16
+    bp.resize(1)
+    assert bp.statistics().capacity == 4
+    bp.resize(3)  # clamped to 4 again: unchanged
+
+    assert resizes(events) == [(8, 16, 0), (16, 4, 0)]
+    with pytest.raises(ValueError, match="buffer_size"):
+        bp.resize(0)
+
+
+@pytest.mark.parametrize("size", [0, -1])
+def test_backpressure_resize_rejects_sizes_below_one(size: int) -> None:
+    bp = backpressure(Policy.BLOCK, buffer_size=4)
+    with pytest.raises(ValueError, match="buffer_size must be >= 1"):
+        bp.resize(size)
+    assert bp.statistics().capacity == 4
+
+
+def test_backpressure_resize_from_another_thread_while_a_block_stream_runs() -> None:
+    subject: Subject[int] = Subject()
+    bp = backpressure(Policy.BLOCK, buffer_size=4)
+    received: list[int] = []
+    done = threading.Event()
+    subject.pipe(bp).subscribe(received.append, on_completed=done.set)
+    stop = threading.Event()
+    sizes = [1, 64, 2, 7, 16, 3]
+    rounds = [0]
+
+    def resize_repeatedly() -> None:
+        while not stop.is_set():
+            bp.resize(sizes[rounds[0] % len(sizes)])
+            rounds[0] += 1
+
+    resizer = threading.Thread(target=resize_repeatedly)
+    resizer.start()
+    count = 20_000
+    for item in range(count):
+        subject.on_next(item)
+        if item == count // 2:
+            wait_until(lambda: rounds[0] >= 2 * len(sizes))
+    stop.set()
+    resizer.join(TIMEOUT)
+    bp.resize(5)
+    subject.on_completed()
+    assert done.wait(TIMEOUT)
+
+    assert received == list(range(count))
+    stats = bp.statistics()
+    assert (stats.capacity, stats.produced, stats.delivered, stats.dropped) == (5, count, count, 0)
+    assert stats.peak_size <= 64
+
+
 # -- configuration and snapshots ------------------------------------------------------------
 
 
