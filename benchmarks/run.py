@@ -42,6 +42,7 @@ MB = 1_000_000  # throughput and corpus sizes are decimal megabytes
 MIB = 1 << 20  # memory is reported in MiB
 TARGET_B_OVER_A = 1.0
 TARGET_C_OVER_B = 0.80
+TARGET_D_OVER_A = 0.80
 TARGET_RSS_MIB = 32.0
 SAMPLE_INTERVAL_S = 0.002
 
@@ -128,6 +129,29 @@ def _prepare_backpressure() -> Runner:
     return run
 
 
+def _prepare_full_pipeline() -> Runner:
+    from rxclaude.backpressure import Policy, backpressure  # noqa: PLC0415
+    from rxclaude.metrics import StreamMetrics, measure  # noqa: PLC0415
+    from rxclaude.parse import parse_json_frames  # noqa: PLC0415
+    from rxclaude.routing import Router, route_by_type  # noqa: PLC0415
+    from rxclaude.sources import from_file  # noqa: PLC0415
+
+    def run(path: str) -> int:
+        metrics = StreamMetrics()
+        pipeline = from_file(path).pipe(
+            parse_json_frames(),
+            backpressure(Policy.BLOCK),
+            route_by_type(Router.default()),
+            measure(metrics),
+        )
+        count = _drain(pipeline, _timeout(path))
+        if metrics.snapshot().messages_received != count:
+            raise BenchmarkError("measure's messages_received differs from the count")
+        return count
+
+    return run
+
+
 def _check_parse(path: str, expected: int) -> None:
     """Untimed: parse_json_frames must turn every corpus line into a non-error message."""
     from reactivex import operators as ops  # noqa: PLC0415
@@ -170,6 +194,7 @@ def _cases() -> list[Case]:
         Case("a2", "for line in f: msgspec decode(line)", _prepare_msgspec),
         Case("b", "from_file | parse_json_frames()", _prepare_parse, _check_parse),
         Case("c", "from_file | parse_json_frames() | backpressure(BLOCK)", _prepare_backpressure),
+        Case("d", "c | route_by_type(Router.default()) | measure()", _prepare_full_pipeline),
     ]
 
 
@@ -450,6 +475,7 @@ def _report(
         ("b/a", "b", "a", TARGET_B_OVER_A),
         ("b/a2", "b", "a2", None),
         ("c/b", "c", "b", TARGET_C_OVER_B),
+        ("d/a", "d", "a", TARGET_D_OVER_A),
     ):
         value, per_round = _median_ratio(by_key[num], by_key[den])
         rounds_text = " ".join(f"{v:.3f}" for v in per_round)
@@ -461,6 +487,14 @@ def _report(
         shown = "n/a" if value is None else f"{value:.3f}"
         print(f"{name:<6} {shown:>7}   {rounds_text:<40} {target_text}")
         ratios[name] = {"median": value, "per_round": per_round, "target": target}
+    c, d = by_key["c"], by_key["d"]
+    if c.error is None and d.error is None and d.seconds:
+        per_message = (statistics.median(d.seconds) - statistics.median(c.seconds)) / lines
+        print(
+            f"\nroute_by_type + measure: {per_message * 1e6:.2f} µs per message "
+            "((d - c) / messages, medians)"
+        )
+        ratios["route_measure_us_per_message"] = per_message * 1e6
     return {
         "date": date,
         "machine": machine,

@@ -5,7 +5,8 @@ The pipeline, each stage an operator usable on its own with ``Observable.pipe``:
     from_cli(args) | from_reader(f) | from_file(path)   -> Observable[bytes]
       .pipe(parse_json_frames(),                          -> Observable[Message]
             backpressure(Policy.BLOCK),                   bounded buffer, own consumer thread
-            route_by_type(Router.default()))              prioritised handlers per kind
+            route_by_type(Router.default()),              prioritised handlers per kind
+            measure(StreamMetrics()))                     counters, throughput, latency
 """
 
 from rxclaude._samples import sample_names, sample_path
@@ -35,6 +36,7 @@ from rxclaude.content import (
     ToolUseBlock,
     UnknownBlock,
 )
+from rxclaude.facade import StreamHandler, StreamSource
 from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES, FrameDecoder
 from rxclaude.handlers import (
     BuiltinHandler,
@@ -75,6 +77,7 @@ from rxclaude.messages import (
     UserMessage,
     message_from_json,
 )
+from rxclaude.metrics import LatencyHistogram, MetricsSnapshot, StreamMetrics, measure
 from rxclaude.parse import FrameDecodeError, parse_json_frames
 from rxclaude.partials import (
     AssembledMessage,
@@ -143,9 +146,11 @@ __all__ = [
     "InitMessage",
     "IssueReason",
     "Kind",
+    "LatencyHistogram",
     "Message",
     "MessageHandler",
     "MetadataHandler",
+    "MetricsSnapshot",
     "ParseError",
     "ParseErrorReason",
     "PartialAssembler",
@@ -166,6 +171,9 @@ __all__ = [
     "StatusHandler",
     "StatusMessage",
     "StreamEventMessage",
+    "StreamHandler",
+    "StreamMetrics",
+    "StreamSource",
     "Superseded",
     "SupersededReason",
     "SystemHandler",
@@ -188,6 +196,7 @@ __all__ = [
     "from_file",
     "from_reader",
     "kinds_of",
+    "measure",
     "message_from_json",
     "parse_json_frames",
     "route_by_type",
