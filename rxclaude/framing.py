@@ -371,7 +371,7 @@ class FrameDecoder:
     ) -> None:
         self._emit(
             ParseError(
-                reason,
+                reason=reason,
                 offset=offset,
                 nbytes=nbytes,
                 excerpt=excerpt[:EXCERPT_BYTES],

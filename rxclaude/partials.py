@@ -70,7 +70,7 @@ IssueReason = Literal[
 ]
 
 
-class PartialItem(Message):
+class PartialItem(Message, kw_only=True):
     """Base of the items :func:`assemble_partials` inserts into the stream.
 
     Like :class:`~rxclaude.messages.ParseError`, an item is a
@@ -82,29 +82,13 @@ class PartialItem(Message):
         message_id: the API message id of the stream (``None`` if none was seen).
     """
 
-    __slots__ = ("_parent_tool_use_id", "message_id")
-
-    raw: None
+    type: str = "partial"
+    raw: None = None
+    parent_tool_use_id: str | None = None
+    """The subagent's tool call, ``None`` for the main agent."""
+    message_id: str | None = None
     _fields: ClassVar[tuple[str, ...]] = ()
     """The attributes shown by ``repr`` and compared by ``==``, besides the common ones."""
-
-    def __init__(
-        self,
-        type: str,
-        *,
-        parent_tool_use_id: str | None,
-        message_id: str | None,
-        offset: int,
-        received_at: datetime,
-    ) -> None:
-        super().__init__(type, None, offset, 0, received_at)
-        self._parent_tool_use_id = parent_tool_use_id
-        self.message_id = message_id
-
-    @property
-    def parent_tool_use_id(self) -> str | None:
-        """The subagent's tool call, ``None`` for the main agent."""
-        return self._parent_tool_use_id
 
     def __repr__(self) -> str:
         names = ("parent_tool_use_id", "message_id", *self._fields, "offset")
@@ -120,7 +104,7 @@ class PartialItem(Message):
     __hash__ = None
 
 
-class BlockUpdate(PartialItem):
+class BlockUpdate(PartialItem, kw_only=True):
     """One delta applied to a content block (``type`` ``"partial_block"``).
 
     Attributes:
@@ -134,38 +118,15 @@ class BlockUpdate(PartialItem):
         partial_json: the tool input's JSON so far (``""`` until an ``input_json_delta``).
     """
 
-    __slots__ = ("block_type", "delta", "index", "partial_json", "signature", "text", "thinking")
+    type: str = "partial_block"
+    index: int
+    block_type: str
+    delta: JSONObject
+    text: str
+    thinking: str
+    signature: str | None
+    partial_json: str
     _fields = ("index", "block_type", "delta", "text", "thinking", "signature", "partial_json")
-
-    def __init__(
-        self,
-        *,
-        parent_tool_use_id: str | None,
-        message_id: str | None,
-        offset: int,
-        received_at: datetime,
-        index: int,
-        block_type: str,
-        delta: JSONObject,
-        text: str,
-        thinking: str,
-        signature: str | None,
-        partial_json: str,
-    ) -> None:
-        super().__init__(
-            "partial_block",
-            parent_tool_use_id=parent_tool_use_id,
-            message_id=message_id,
-            offset=offset,
-            received_at=received_at,
-        )
-        self.index = index
-        self.block_type = block_type
-        self.delta = delta
-        self.text = text
-        self.thinking = thinking
-        self.signature = signature
-        self.partial_json = partial_json
 
     @property
     def subtype(self) -> str:
@@ -178,7 +139,7 @@ class BlockUpdate(PartialItem):
         return get_str(self.delta, "type")
 
 
-class BlockComplete(PartialItem):
+class BlockComplete(PartialItem, kw_only=True):
     """A finished content block (``type`` ``"partial_complete"``).
 
     Attributes:
@@ -196,16 +157,15 @@ class BlockComplete(PartialItem):
             ``input`` is then left as ``content_block_start`` gave it.
     """
 
-    __slots__ = (
-        "assembled",
-        "block",
-        "block_type",
-        "confirmed",
-        "index",
-        "json_error",
-        "partial_json",
-        "stopped",
-    )
+    type: str = "partial_complete"
+    index: int
+    block_type: str
+    block: ContentBlock
+    assembled: ContentBlock
+    confirmed: bool
+    stopped: bool
+    partial_json: str | None
+    json_error: str | None
     _fields = (
         "index",
         "block_type",
@@ -217,45 +177,13 @@ class BlockComplete(PartialItem):
         "json_error",
     )
 
-    def __init__(
-        self,
-        *,
-        parent_tool_use_id: str | None,
-        message_id: str | None,
-        offset: int,
-        received_at: datetime,
-        index: int,
-        block_type: str,
-        block: ContentBlock,
-        assembled: ContentBlock,
-        confirmed: bool,
-        stopped: bool,
-        partial_json: str | None,
-        json_error: str | None,
-    ) -> None:
-        super().__init__(
-            "partial_complete",
-            parent_tool_use_id=parent_tool_use_id,
-            message_id=message_id,
-            offset=offset,
-            received_at=received_at,
-        )
-        self.index = index
-        self.block_type = block_type
-        self.block = block
-        self.assembled = assembled
-        self.confirmed = confirmed
-        self.stopped = stopped
-        self.partial_json = partial_json
-        self.json_error = json_error
-
     @property
     def subtype(self) -> str:
         """The block type."""
         return self.block_type
 
 
-class AssembledMessage(PartialItem):
+class AssembledMessage(PartialItem, kw_only=True):
     """A whole API response, assembled at ``message_stop`` (``type`` ``"partial_message"``).
 
     Attributes:
@@ -266,28 +194,10 @@ class AssembledMessage(PartialItem):
             assembled when the input ends before ``message_stop``.
     """
 
-    __slots__ = ("complete", "message")
+    type: str = "partial_message"
+    message: AssistantMessage
+    complete: bool
     _fields = ("message", "complete")
-
-    def __init__(
-        self,
-        *,
-        parent_tool_use_id: str | None,
-        message_id: str | None,
-        offset: int,
-        received_at: datetime,
-        message: AssistantMessage,
-        complete: bool,
-    ) -> None:
-        super().__init__(
-            "partial_message",
-            parent_tool_use_id=parent_tool_use_id,
-            message_id=message_id,
-            offset=offset,
-            received_at=received_at,
-        )
-        self.message = message
-        self.complete = complete
 
     @property
     def blocks(self) -> list[ContentBlock]:
@@ -310,7 +220,7 @@ class AssembledMessage(PartialItem):
         return self.message.usage
 
 
-class Superseded(PartialItem):
+class Superseded(PartialItem, kw_only=True):
     """Provisional content from deltas is retracted (``type`` ``"partial_superseded"``).
 
     Attributes:
@@ -324,34 +234,13 @@ class Superseded(PartialItem):
         replacement_id: the message id that replaces them, if known.
     """
 
-    __slots__ = ("blocks", "indices", "reason", "replacement", "replacement_id")
+    type: str = "partial_superseded"
+    reason: SupersededReason
+    indices: tuple[int, ...]
+    blocks: tuple[ContentBlock, ...]
+    replacement: AssistantMessage | None
+    replacement_id: str | None
     _fields = ("reason", "indices", "blocks", "replacement", "replacement_id")
-
-    def __init__(
-        self,
-        *,
-        parent_tool_use_id: str | None,
-        message_id: str | None,
-        offset: int,
-        received_at: datetime,
-        reason: SupersededReason,
-        indices: tuple[int, ...],
-        blocks: tuple[ContentBlock, ...],
-        replacement: AssistantMessage | None,
-        replacement_id: str | None,
-    ) -> None:
-        super().__init__(
-            "partial_superseded",
-            parent_tool_use_id=parent_tool_use_id,
-            message_id=message_id,
-            offset=offset,
-            received_at=received_at,
-        )
-        self.reason: SupersededReason = reason
-        self.indices = indices
-        self.blocks = blocks
-        self.replacement = replacement
-        self.replacement_id = replacement_id
 
     @property
     def subtype(self) -> str:
@@ -364,7 +253,7 @@ class Superseded(PartialItem):
         return "".join(block.text for block in self.blocks if isinstance(block, TextBlock))
 
 
-class PartialIssue(PartialItem):
+class PartialIssue(PartialItem, kw_only=True):
     """Odd input, reported instead of raised (``type`` ``"partial_issue"``).
 
     Attributes:
@@ -379,32 +268,12 @@ class PartialIssue(PartialItem):
         event: the offending API event (``{}`` for ``unfinished_message``).
     """
 
-    __slots__ = ("detail", "event", "index", "reason")
+    type: str = "partial_issue"
+    reason: IssueReason
+    detail: str
+    index: int | None
+    event: JSONObject
     _fields = ("reason", "detail", "index", "event")
-
-    def __init__(
-        self,
-        *,
-        parent_tool_use_id: str | None,
-        message_id: str | None,
-        offset: int,
-        received_at: datetime,
-        reason: IssueReason,
-        detail: str,
-        index: int | None,
-        event: JSONObject,
-    ) -> None:
-        super().__init__(
-            "partial_issue",
-            parent_tool_use_id=parent_tool_use_id,
-            message_id=message_id,
-            offset=offset,
-            received_at=received_at,
-        )
-        self.reason: IssueReason = reason
-        self.detail = detail
-        self.index = index
-        self.event = event
 
     @property
     def subtype(self) -> str:

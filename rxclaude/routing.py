@@ -312,7 +312,7 @@ def handler_name(handler: object) -> str:
     return name if isinstance(name, str) else type(handler).__name__
 
 
-class HandlerError(Message):
+class HandlerError(Message, kw_only=True):
     """A handler raised: an item in the stream, right after the message it failed on.
 
     ``type`` is ``"handler_error"`` and ``raw`` is ``None``; ``offset`` and
@@ -325,18 +325,15 @@ class HandlerError(Message):
         handler: the handler as registered (callable or handler object).
     """
 
-    __slots__ = ("error", "handler", "message")
-
-    raw: None
+    type: str = "handler_error"
+    raw: None = None
     error: Exception
     message: Message
     handler: Handler
 
-    def __init__(self, error: Exception, message: Message, handler: Handler) -> None:
-        super().__init__("handler_error", None, message.offset, 0, message.received_at)
-        self.error = error
-        self.message = message
-        self.handler = handler
+    def __post_init__(self) -> None:
+        self.offset = self.message.offset
+        self.received_at = self.message.received_at
 
     def __str__(self) -> str:
         return f"{handler_name(self.handler)} raised {self.error!r} on {self.message!r}"
@@ -631,7 +628,7 @@ class Router:
     ) -> HandlerError:
         with self._lock:
             self._handler_errors += 1
-        return HandlerError(error, message, registration.handler)
+        return HandlerError(error=error, message=message, handler=registration.handler)
 
 
 Mode = Literal["sync", "async"]

@@ -276,7 +276,12 @@ def test_image_and_redacted_blocks_are_kept_not_dropped() -> None:
 
 def test_parse_error_is_a_message_kind() -> None:
     error = ParseError(
-        "invalid_json", offset=5, nbytes=3, excerpt=b"x" * 1000, detail="d", received_at=EPOCH
+        reason="invalid_json",
+        offset=5,
+        nbytes=3,
+        excerpt=b"x" * 1000,
+        detail="d",
+        received_at=EPOCH,
     )
     assert error.type == "parse_error" and error.raw is None and error.subtype == "invalid_json"
     assert len(error.excerpt) == 200
@@ -293,7 +298,9 @@ def test_messages_compare_by_content_and_place_not_arrival_time() -> None:
 
 
 def test_process_error_is_picklable_with_its_parse_error() -> None:
-    error = ParseError("truncated", offset=1, nbytes=2, excerpt=b"{", detail="d", received_at=EPOCH)
+    error = ParseError(
+        reason="truncated", offset=1, nbytes=2, excerpt=b"{", detail="d", received_at=EPOCH
+    )
     copy = pickle.loads(pickle.dumps(FrameDecodeError(error)))
     assert copy.error == error
 

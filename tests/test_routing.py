@@ -178,12 +178,14 @@ MAPPING: list[tuple[str, Message, set[Kind]]] = [
     ("unknown type", frame({"type": "future_frame"}), set()),
     (
         "parse error",
-        ParseError("invalid_json", offset=0, nbytes=1, excerpt=b"x", detail="", received_at=EPOCH),
+        ParseError(
+            reason="invalid_json", offset=0, nbytes=1, excerpt=b"x", detail="", received_at=EPOCH
+        ),
         {ERROR},
     ),
     (
         "handler error",
-        HandlerError(ValueError(), frame({"type": "result"}), print),
+        HandlerError(error=ValueError(), message=frame({"type": "result"}), handler=print),
         {ERROR},
     ),
 ]
