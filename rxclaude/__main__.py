@@ -6,6 +6,7 @@ With no argument it runs the pipeline over every bundled sample recording.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import Counter
@@ -89,6 +90,8 @@ def summarise(
             print(f"{message.offset:>9} {message.nbytes:>8}  {kind:<34} {describe(message)}")
 
     def failed(error: Exception) -> None:
+        if isinstance(error, BrokenPipeError):
+            raise error  # our own output was closed: see main()
         print(f"error: {error}", file=sys.stderr)
         counts["<stream error>"] += 1
 
@@ -110,6 +113,16 @@ def summarise(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rxclaude`` command."""
+    try:
+        return _run(argv)
+    except BrokenPipeError:
+        # The reader went away (``rxclaude | head``): stop quietly, like any Unix filter,
+        # and keep Python from complaining again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(
         prog="rxclaude",
         description="Decode Claude Code stream-json recordings and summarise them.",

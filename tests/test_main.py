@@ -1,0 +1,65 @@
+"""The ``rxclaude`` command, run as a subprocess like a user would."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from corpus_files import decode, recording
+
+from rxclaude import sample_names, sample_path
+
+COMMAND = [sys.executable, "-m", "rxclaude"]
+
+
+def run(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*COMMAND, *arguments], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_without_arguments_it_summarises_every_bundled_sample() -> None:
+    result = run("--quiet")
+    assert result.returncode == 0, result.stderr
+    for name in sample_names():
+        messages = decode(sample_path(name).read_bytes())
+        assert f"== sample {name}" in result.stdout
+        assert f"-- {len(messages)} messages" in result.stdout
+    assert "0 parse errors" in result.stdout
+
+
+def test_listing_shows_every_message_with_its_offset(tmp_path: Path) -> None:
+    stream = recording("tool_use_partial") + b"[SandboxDebug] junk\n"
+    path = tmp_path / "run.jsonl"
+    path.write_bytes(stream)
+    result = run(str(path))
+    assert result.returncode == 0, result.stderr
+    split = [line.split() for line in result.stdout.splitlines()]
+    rows = [row for row in split if len(row) >= 3 and row[0].isdigit() and row[1].isdigit()]
+    assert [int(row[0]) for row in rows] == [m.offset for m in decode(stream)]
+    assert "1 parse errors" in result.stdout
+    assert "Bash(" in result.stdout
+
+
+def test_a_missing_file_is_a_one_line_error() -> None:
+    result = run("/nonexistent/recording.jsonl")
+    assert result.returncode == 2
+    assert "no such file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
+    # Far more listing than a pipe holds, so the command is still writing when we leave.
+    path = tmp_path / "long.jsonl"
+    path.write_bytes(b'{"type":"stream_event","event":{"type":"ping"}}\n' * 20_000)
+    with subprocess.Popen(
+        [*COMMAND, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.readline().startswith(b"==")
+        process.stdout.close()
+        stderr = process.stderr.read()
+        process.wait(60)
+    assert b"Traceback" not in stderr and b"Broken pipe" not in stderr
+    assert process.returncode == 1
