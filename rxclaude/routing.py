@@ -776,14 +776,7 @@ def _sync_stream(
         if route is None:
             route = resolve(message.type, mask)
         route.count += 1
-        failures: list[HandlerError] | None = None
-        for call, registration in route.calls:
-            try:
-                call(message)
-            except Exception as error:
-                if failures is None:
-                    failures = []
-                failures.append(router._handler_error(error, message, registration))
+        failures = run(message, route)
         emit(message)
         if failures is not None:
             deliver(failures)
