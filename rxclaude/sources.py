@@ -15,6 +15,12 @@ from reactivex.disposable import CompositeDisposable, Disposable
 from reactivex.scheduler import CurrentThreadScheduler
 
 DEFAULT_CHUNK_SIZE = 65536
+"""Largest chunk ``from_reader`` asks for: a pipe rarely holds more (Linux: 64 KiB)."""
+
+DEFAULT_FILE_CHUNK_SIZE = 1 << 20
+"""``from_file``'s chunk: a regular file fills every read, so a larger one means fewer
+reads and fewer hand-offs to a consumer thread downstream (one per chunk; see
+``benchmarks/README.md``)."""
 
 _ReadChunk = Callable[[int], bytes]
 """Reads at most the given number of bytes; an empty result means end of input."""
@@ -111,7 +117,7 @@ def from_reader(
 
 def from_file(
     path: str | os.PathLike[str],
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    chunk_size: int = DEFAULT_FILE_CHUNK_SIZE,
     *,
     scheduler: abc.SchedulerBase | None = None,
 ) -> Observable[bytes]:
@@ -139,4 +145,4 @@ def from_file(
     return _chunk_stream(open_reader, chunk_size, scheduler)
 
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "from_file", "from_reader"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "DEFAULT_FILE_CHUNK_SIZE", "from_file", "from_reader"]
