@@ -64,6 +64,8 @@ class Message(msgspec.Struct, eq=False):
     offset: int = 0
     nbytes: int = 0
     received_at: datetime = EPOCH
+    _kind_mask: int = -1
+    """Routing's memo of the message's kinds (a bit mask), -1 until first classified."""
 
     @property
     def subtype(self) -> str | None:

@@ -266,15 +266,20 @@ def _classifier_for(cls: type[Message]) -> Callable[[Message], int]:
 
 
 def _kind_mask(message: Message) -> int:
-    classifier = _CLASSIFIERS.get(message.__class__) or _classifier_for(message.__class__)
-    return classifier(message)
+    """The message's kinds as a bit mask: classified once, then read from its memo."""
+    mask = message._kind_mask
+    if mask < 0:
+        classifier = _CLASSIFIERS.get(message.__class__) or _classifier_for(message.__class__)
+        mask = message._kind_mask = classifier(message)
+    return mask
 
 
 def kinds_of(message: Message) -> frozenset[Kind]:
     """The semantic kinds of ``message`` (the table in the module docstring).
 
     A cheap look at the message's class and a few fields; content blocks are scanned only
-    for ``assistant`` and ``user`` frames. The returned sets are shared constants.
+    for ``assistant`` and ``user`` frames. A message is classified once (``route_by_type``,
+    ``measure`` and this function share the result); the returned sets are shared constants.
     """
     return _KIND_SETS[_kind_mask(message)]
 
@@ -770,7 +775,10 @@ def _sync_stream(
     def on_next(message: Message) -> None:
         if stopped:
             return
-        mask = (classifiers.get(message.__class__) or _classifier_for(message.__class__))(message)
+        mask = message._kind_mask
+        if mask < 0:
+            cls = message.__class__
+            mask = message._kind_mask = (classifiers.get(cls) or _classifier_for(cls))(message)
         routes = by_type.get(message.type)
         route = routes[mask] if routes is not None else None
         if route is None:
