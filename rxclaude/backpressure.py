@@ -691,7 +691,11 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
                 if self._disposed:
                     return False
                 self._handed = position
-                deliver(item)
+                try:
+                    deliver(item)
+                except Exception as error:
+                    self._downstream_failed(error)
+                    return False
                 if self._sleepers and self._capacity - self._size() >= self._refill:
                     with self._lock:
                         self._wake_producers()
@@ -701,6 +705,13 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
             return True
         finally:
             self._draining = False
+
+    def _downstream_failed(self, error: Exception) -> None:
+        """Downstream ``on_next`` raised on the consumer's thread, where no caller can
+        catch it: the subscription ends (the producer is released, buffered items are
+        discarded) and the error goes downstream as ``on_error``."""
+        self.dispose()
+        self._observer.on_error(error)
 
     def _take(self, *, wait: bool) -> tuple[deque[Any], int] | None:
         """Takes everything buffered, and the position of its first item.

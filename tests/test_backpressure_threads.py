@@ -208,6 +208,49 @@ def test_backpressure_dispose_releases_blocked_producer_and_ends_consumer_thread
     assert stats.produced == stats.delivered + stats.discarded
 
 
+class HandlingFailed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("threaded", [True, False], ids=["own-thread", "thread-pool"])
+def test_backpressure_raising_consumer_ends_the_stream_with_its_error(threaded: bool) -> None:
+    """An ``on_next`` that raises on the drain thread has no caller to catch it: the
+    subscription ends, a blocked producer is released and the error arrives as on_error."""
+    subject: Subject[int] = Subject()
+    pool = None if threaded else ThreadPoolScheduler(2)
+    bp = backpressure(Policy.BLOCK, buffer_size=4, scheduler=pool)
+    holding, release = threading.Event(), threading.Event()
+    recorder = Recorder()
+    failure = HandlingFailed("handler broke on item 0")
+    before = consumer_threads()
+
+    def fail_on_first(item: int) -> None:
+        if item == 0:
+            holding.set()
+            release.wait(TIMEOUT)
+            raise failure
+        recorder.on_next(item)
+
+    subject.pipe(bp).subscribe(fail_on_first, recorder.on_error, recorder.on_completed)
+    started = consumer_threads() - before
+    producer = threading.Thread(target=produce_range, args=(subject, 100))
+    producer.start()
+    assert holding.wait(TIMEOUT)
+    wait_until(lambda: bp.statistics().producers_waiting == 1)
+    release.set()
+
+    assert recorder.done.wait(TIMEOUT)
+    producer.join(TIMEOUT)
+    assert not producer.is_alive()
+    join_all(started)
+    assert recorder.errors == [failure]
+    assert recorder.items == []
+    stats = bp.statistics()
+    assert (stats.delivered, stats.producers_waiting, stats.size) == (1, 0, 0)
+    assert stats.produced == stats.delivered + stats.dropped + stats.discarded
+    assert stats.produced >= 5  # the one that raised, four buffered, and the blocked one
+
+
 def test_backpressure_downstream_take_disposes_mid_stream() -> None:
     subject: Subject[int] = Subject()
     bp = backpressure(Policy.BLOCK, buffer_size=16)
