@@ -208,7 +208,7 @@ def test_backpressure_dispose_releases_blocked_producer_and_ends_consumer_thread
     assert stats.produced == stats.delivered + stats.discarded
 
 
-class HandlingFailed(Exception):
+class HandlingFailedError(Exception):
     pass
 
 
@@ -221,7 +221,7 @@ def test_backpressure_raising_consumer_ends_the_stream_with_its_error(threaded: 
     bp = backpressure(Policy.BLOCK, buffer_size=4, scheduler=pool)
     holding, release = threading.Event(), threading.Event()
     recorder = Recorder()
-    failure = HandlingFailed("handler broke on item 0")
+    failure = HandlingFailedError("handler broke on item 0")
     before = consumer_threads()
 
     def fail_on_first(item: int) -> None:
