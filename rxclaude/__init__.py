@@ -22,7 +22,7 @@ from rxclaude.backpressure import (
     SlowConsumer,
     backpressure,
 )
-from rxclaude.cli import CLIProcessError, from_cli
+from rxclaude.cli import CLIProcessError, find_claude, from_cli
 from rxclaude.content import (
     ContentBlock,
     DocumentBlock,
@@ -192,6 +192,7 @@ __all__ = [
     "UserMessage",
     "assemble_partials",
     "backpressure",
+    "find_claude",
     "from_cli",
     "from_file",
     "from_reader",

@@ -12,13 +12,16 @@ Threads of one subscription:
 """
 
 import contextlib
+import importlib.util
 import os
 import queue
 import reprlib
+import shutil
 import signal
 import subprocess
 import threading
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reactivex import Observable, abc
@@ -381,4 +384,24 @@ def from_cli(
     return Observable(subscribe)
 
 
-__all__ = ["STDERR_TAIL_BYTES", "CLIProcessError", "from_cli"]
+def find_claude() -> str | None:
+    """The path of the Claude Code CLI, or None when there is none.
+
+    ``claude`` on ``PATH`` comes first; then the binary bundled in the ``claude-agent-sdk``
+    wheel (``claude_agent_sdk/_bundled/claude``, installed by the ``e2e`` extra), which is
+    located without importing the package.
+    """
+    name = "claude.exe" if os.name == "nt" else "claude"
+    on_path = shutil.which(name)
+    if on_path is not None:
+        return on_path
+    package = importlib.util.find_spec("claude_agent_sdk")
+    locations = package.submodule_search_locations if package is not None else None
+    for location in locations or ():
+        bundled = Path(location) / "_bundled" / name
+        if bundled.is_file() and os.access(bundled, os.X_OK):
+            return str(bundled)
+    return None
+
+
+__all__ = ["STDERR_TAIL_BYTES", "CLIProcessError", "find_claude", "from_cli"]
