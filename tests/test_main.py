@@ -1,4 +1,4 @@
-"""The ``rxclaude`` command, run as a subprocess like a user would."""
+"""The ``rxclaude`` command, run as a subprocess like a user would: the listing, the help."""
 
 from __future__ import annotations
 
@@ -63,3 +63,24 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> Non
         process.wait(60)
     assert b"Traceback" not in stderr and b"Broken pipe" not in stderr
     assert process.returncode == 1
+
+
+def test_the_list_subcommand_is_the_bare_command() -> None:
+    def without_timing(text: str) -> list[str]:
+        return [
+            line.rsplit(",", 1)[0] if line.startswith("--") else line for line in text.splitlines()
+        ]
+
+    bare = run("--sample", "thinking_partial")
+    listed = run("list", "--sample", "thinking_partial")
+    assert bare.returncode == listed.returncode == 0
+    assert without_timing(listed.stdout) == without_timing(bare.stdout)
+    assert len(listed.stdout.splitlines()) > 21  # a line per message, then the summary
+
+
+def test_the_help_points_to_the_demo() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    assert "rxclaude demo" in " ".join(result.stdout.split())
+    for command in ("list", "view", "stats", "run", "demo"):
+        assert f"    {command} " in result.stdout

@@ -1,0 +1,116 @@
+"""``rxclaude run -- CLAUDE_ARGS…``: run Claude Code, watch its stream live, then sum it up.
+
+The CLI runs through ``from_cli`` with ``--output-format stream-json --verbose`` added when
+absent (``-p`` and the prompt are the caller's business). The command exits with the CLI's
+exit code (128 + N when signal N killed it); Ctrl-C disposes the pipeline, which
+terminates the CLI's process group, and exits with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+
+from rxclaude.backpressure import Policy
+from rxclaude.cli import CLIProcessError, find_claude
+from rxclaude.command import stats
+from rxclaude.command.session import DEFAULT_BUFFER_SIZE, Session
+from rxclaude.command.view import watch
+
+CANNOT_START = 127
+"""The exit code when the CLI could not be started (as a shell says for a missing command)."""
+
+
+class UsageError(ValueError):
+    """The CLI arguments cannot give a stream-json stream."""
+
+
+def claude_command(claude: str, arguments: list[str]) -> list[str]:
+    """``claude`` and ``arguments``, with ``--output-format stream-json --verbose`` if absent.
+
+    The flags go before a ``--`` that ends the CLI's own options, if there is one.
+
+    Raises:
+        UsageError: the arguments ask for another output format.
+    """
+    end = arguments.index("--") if "--" in arguments else len(arguments)
+    options, rest = arguments[:end], arguments[end:]
+    added: list[str] = []
+    output_format = _option_value(options, "--output-format")
+    if output_format is None:
+        added += ["--output-format", "stream-json"]
+    elif output_format != "stream-json":
+        raise UsageError(f"rxclaude run reads stream-json, not --output-format {output_format}")
+    if "--verbose" not in options:
+        added.append("--verbose")
+    return [claude, *options, *added, *rest]
+
+
+def _option_value(options: list[str], name: str) -> str | None:
+    """The value of ``name VALUE`` or ``name=VALUE`` in ``options`` (the last one wins)."""
+    value: str | None = None
+    for index, option in enumerate(options):
+        if option == name:
+            value = options[index + 1] if index + 1 < len(options) else ""
+        elif option.startswith(name + "="):
+            value = option.removeprefix(name + "=")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--policy``, ``--buffer-size``, ``--claude``."""
+    parser.add_argument(
+        "--policy",
+        choices=[policy.value for policy in Policy],
+        default=Policy.BLOCK.value,
+        help="what the buffer does when the handlers fall behind (default: block)",
+    )
+    parser.add_argument(
+        "--buffer-size",
+        type=int,
+        default=DEFAULT_BUFFER_SIZE,
+        metavar="N",
+        help=f"messages the buffer holds (default: {DEFAULT_BUFFER_SIZE})",
+    )
+    parser.add_argument(
+        "--claude",
+        metavar="PATH",
+        help="the Claude Code executable (default: claude on PATH, else the SDK's bundled one)",
+    )
+
+
+def exit_code(error: Exception | None) -> int:
+    """The command's exit code for the way the stream ended."""
+    if error is None:
+        return 0
+    if isinstance(error, CLIProcessError):
+        return error.returncode if error.returncode >= 0 else 128 - error.returncode
+    if isinstance(error, OSError):
+        return CANNOT_START
+    return 1
+
+
+def run_claude(
+    options: argparse.Namespace,
+    claude_arguments: list[str],
+    console: Console,
+    parser: argparse.ArgumentParser,
+) -> int:
+    """Run the CLI with the live view; print the figures; return the CLI's exit code."""
+    if options.buffer_size < 1:
+        parser.error("--buffer-size must be at least 1")
+    if not claude_arguments:
+        parser.error("give the CLI's arguments after '--', e.g. rxclaude run -- -p 'Say hi'")
+    claude = options.claude or find_claude()
+    if claude is None:
+        parser.error("no Claude Code CLI found: install it, or give its path with --claude")
+    try:
+        command = claude_command(claude, claude_arguments)
+    except UsageError as usage:
+        parser.error(str(usage))
+    session = Session(policy=Policy(options.policy), buffer_size=options.buffer_size)
+    error = watch(session, command, console)
+    console.print()
+    stats.render(console, stats.collect(session, " ".join(command), error))
+    return exit_code(error)

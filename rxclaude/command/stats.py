@@ -1,0 +1,285 @@
+"""``rxclaude stats``: the figures of a stream, as a table or as one JSON document.
+
+The figures come from the pipeline's :class:`~rxclaude.metrics.StreamMetrics` and the
+built-in handlers of ``Router.default()``. ``--json`` prints one document with these keys,
+always present (a figure the stream did not give is ``null``):
+
+``source``
+    What was read: a path, ``<stdin>``, ``sample NAME``, or the command line of ``run``.
+``messages``
+    ``total`` (messages through the pipeline, parse errors included), ``bytes`` (the
+    frames' bytes, line ends excluded), ``by_type`` (frame ``type`` → count;
+    ``parse_error`` for bad input), ``by_kind`` (every ``Kind`` value → count; a message
+    counts once for each of its kinds), ``system_subtypes`` (``system`` subtype → count).
+``tools``
+    ``calls`` (started), ``errors``, ``unpaired_results`` (results whose call was not
+    seen), ``running`` (calls still without a result), and ``by_name``: tool name →
+    ``{"calls", "errors", "finished", "duration_ms": {"total", "mean", "max"}}``. A
+    duration runs from the arrival of the ``tool_use`` frame to that of its result, in
+    this run: read from a file, it is a reading time, not the recorded one.
+``tokens``
+    ``input``, ``output``, ``cache_read``, ``cache_creation``: the ``usage`` of the
+    ``result`` frames, added up over the turns.
+``cost_usd``
+    The sessions' estimated cost (``null`` without a ``result``).
+``errors``
+    ``total`` and ``by_source`` (``parse``, ``result``, ``api_retry``, ``api_error``,
+    ``tool_result``, ``handler``, ``control``, ``stream``; see ``ErrorRecord``).
+``parse_errors``
+    ``count``, and ``items``: ``{"offset", "nbytes", "reason", "detail"}`` per parse error
+    in stream order (those among the last 1000 errors the error handler keeps).
+``throughput``
+    ``elapsed_s``, ``messages_per_s``, ``bytes_per_s``: over the whole stream.
+``latency_ms``
+    ``p50``, ``p90``, ``p99``, ``max``: from a frame's arrival to the end of its handling
+    (parsing, buffering, handlers, rendering), every message sampled; ``samples``.
+``backpressure``
+    ``policy``, ``capacity``, ``peak_size``, ``produced``, ``delivered``, ``dropped``,
+    ``blocked_s``: the buffer between the reader and the handlers.
+``result``
+    The last ``result`` frame: ``subtype``, ``is_error``, ``num_turns``, ``duration_ms``,
+    ``duration_api_ms``, ``total_cost_usd``, ``stop_reason``, ``errors``; ``null``
+    without one.
+``stream_error``
+    How the stream failed (a CLI's non-zero exit, an unreadable input), else ``null``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NamedTuple
+
+from rich.console import Console
+from rich.table import Table
+
+from rxclaude.command.session import Session
+from rxclaude.command.view import dollars, milliseconds, plural, styled
+from rxclaude.messages import ParseError
+
+Document = dict[str, Any]
+
+
+def collect(session: Session, source: str, stream_error: Exception | None = None) -> Document:
+    """The figures of ``session``'s stream so far, as the JSON document described above."""
+    handlers = session.handlers
+    snapshot = session.metrics.snapshot()
+    buffer = session.pipeline.backpressure.statistics()
+    usage = handlers.metadata.usage
+    last = handlers.complete.last
+    parse_errors = [
+        record.message for record in handlers.error.errors if isinstance(record.message, ParseError)
+    ]
+    return {
+        "source": source,
+        "messages": {
+            "total": snapshot.messages_received,
+            "bytes": snapshot.bytes_processed,
+            "by_type": dict(sorted(snapshot.by_type.items())),
+            "by_kind": {kind.value: count for kind, count in snapshot.by_kind.items()},
+            "system_subtypes": dict(sorted(handlers.system.counts.items())),
+        },
+        "tools": _tools(session),
+        "tokens": {
+            "input": usage.get("input_tokens", 0),
+            "output": usage.get("output_tokens", 0),
+            "cache_read": usage.get("cache_read_input_tokens", 0),
+            "cache_creation": usage.get("cache_creation_input_tokens", 0),
+        },
+        "cost_usd": handlers.metadata.cost_usd if handlers.metadata.cost_by_session else None,
+        "errors": {
+            "total": handlers.error.count,
+            "by_source": dict(sorted(handlers.error.by_source.items())),
+        },
+        "parse_errors": {
+            "count": snapshot.parse_errors,
+            "items": [
+                {
+                    "offset": error.offset,
+                    "nbytes": error.nbytes,
+                    "reason": error.reason,
+                    "detail": error.detail,
+                }
+                for error in parse_errors
+            ],
+        },
+        "throughput": {
+            "elapsed_s": snapshot.elapsed,
+            "messages_per_s": snapshot.messages_per_second,
+            "bytes_per_s": snapshot.bytes_per_second,
+        },
+        "latency_ms": {
+            "p50": snapshot.latency_p50 * 1000,
+            "p90": snapshot.latency_p90 * 1000,
+            "p99": snapshot.latency_p99 * 1000,
+            "max": snapshot.latency_max * 1000,
+            "samples": snapshot.latency.count,
+        },
+        "backpressure": {
+            "policy": session.policy.value,
+            "capacity": buffer.capacity,
+            "peak_size": buffer.peak_size,
+            "produced": buffer.produced,
+            "delivered": buffer.delivered,
+            "dropped": buffer.dropped,
+            "blocked_s": buffer.blocked_time,
+        },
+        "result": None
+        if last is None
+        else {
+            "subtype": last.subtype,
+            "is_error": last.is_error,
+            "num_turns": last.num_turns,
+            "duration_ms": last.duration_ms,
+            "duration_api_ms": last.duration_api_ms,
+            "total_cost_usd": last.total_cost_usd,
+            "stop_reason": last.stop_reason,
+            "errors": last.errors,
+        },
+        "stream_error": None if stream_error is None else str(stream_error),
+    }
+
+
+def _tools(session: Session) -> Document:
+    tool_use = session.handlers.tool_use
+    calls = tool_use.calls
+    by_name: Document = {}
+    for name, started in sorted(tool_use.by_name.items()):
+        finished = [call for call in calls if call.name == name and call.finished]
+        durations = [
+            call.duration.total_seconds() * 1000 for call in finished if call.duration is not None
+        ]
+        by_name[name] = {
+            "calls": started,
+            "errors": sum(1 for call in finished if call.is_error),
+            "finished": len(finished),
+            "duration_ms": {
+                "total": sum(durations),
+                "mean": sum(durations) / len(durations) if durations else None,
+                "max": max(durations, default=None),
+            },
+        }
+    return {
+        "calls": tool_use.count,
+        "errors": tool_use.error_count,
+        "unpaired_results": tool_use.unpaired_results,
+        "running": len(tool_use.running),
+        "by_name": by_name,
+    }
+
+
+def to_json(document: Document) -> str:
+    """The document as indented JSON."""
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def _total(total: int, counts: dict[str, int]) -> str:
+    return f"{total} · {_counts(counts)}" if total else "0"
+
+
+def _counts(counts: dict[str, int]) -> str:
+    present = sorted((item for item in counts.items() if item[1]), key=lambda i: (-i[1], i[0]))
+    return " · ".join(f"{key} {n}" for key, n in present) or "none"
+
+
+class Row(NamedTuple):
+    """One line of the human-readable figures."""
+
+    label: str
+    value: str
+    alert: bool = False
+    """Whether the line reports something that went wrong."""
+
+
+def rows(document: Document) -> list[Row]:
+    """The document as (label, value) lines for people."""
+    messages, tools, tokens = document["messages"], document["tools"], document["tokens"]
+    throughput, latency = document["throughput"], document["latency_ms"]
+    errors, parse_errors = document["errors"], document["parse_errors"]
+    buffer = document["backpressure"]
+    lines = [
+        Row("source", document["source"]),
+        Row(
+            "messages",
+            f"{messages['total']:,} · {messages['bytes']:,} bytes · "
+            f"{throughput['elapsed_s']:.3f} s",
+        ),
+        Row("by type", _counts(messages["by_type"])),
+        Row("by kind", _counts(messages["by_kind"])),
+    ]
+    if messages["system_subtypes"]:
+        lines.append(Row("system", _counts(messages["system_subtypes"])))
+    lines.append(Row("tool calls", f"{tools['calls']} · {tools['errors']} failed"))
+    for name, tool in tools["by_name"].items():
+        duration = tool["duration_ms"]
+        lines.append(
+            Row(
+                f"  {name}",
+                f"{plural(tool['calls'], 'call')} · {tool['errors']} failed · "
+                f"{milliseconds(duration['total'])} total · "
+                f"max {milliseconds(duration['max'])}",
+                tool["errors"] > 0,
+            )
+        )
+    lines += [
+        Row(
+            "tokens",
+            f"{tokens['input']:,} in · {tokens['output']:,} out · "
+            f"{tokens['cache_read']:,} cache read · {tokens['cache_creation']:,} cache write",
+        ),
+        Row("cost", dollars(document["cost_usd"])),
+        Row("errors", _total(errors["total"], errors["by_source"]), errors["total"] > 0),
+        Row("parse errors", str(parse_errors["count"]), parse_errors["count"] > 0),
+    ]
+    lines += [
+        Row(f"  at byte {item['offset']}", f"{item['reason']}: {item['detail']}", alert=True)
+        for item in parse_errors["items"]
+    ]
+    lines += [
+        Row(
+            "throughput",
+            f"{throughput['messages_per_s']:,.0f} msg/s · "
+            f"{throughput['bytes_per_s'] / 1e6:,.2f} MB/s",
+        ),
+        Row(
+            "latency",
+            f"p50 {latency['p50']:.2f} ms · p90 {latency['p90']:.2f} ms · "
+            f"p99 {latency['p99']:.2f} ms · max {latency['max']:.2f} ms",
+        ),
+        Row(
+            "buffer",
+            f"{buffer['policy']} · peak {buffer['peak_size']}/{buffer['capacity']} · "
+            f"{buffer['dropped']} dropped · blocked {buffer['blocked_s']:.3f} s",
+            buffer["dropped"] > 0,
+        ),
+    ]
+    result = document["result"]
+    if result is not None:
+        outcome = "failed" if result["is_error"] else "ok"
+        lines.append(
+            Row(
+                "result",
+                f"{result['subtype']} ({outcome}) · {plural(result['num_turns'], 'turn')} · "
+                f"{milliseconds(result['duration_ms'])} "
+                f"(API {milliseconds(result['duration_api_ms'])})",
+                result["is_error"],
+            )
+        )
+    if document["stream_error"] is not None:
+        lines.append(Row("stream error", document["stream_error"], alert=True))
+    return lines
+
+
+def render(console: Console, document: Document) -> None:
+    """Print the figures: a table on a terminal, aligned plain text elsewhere."""
+    lines = rows(document)
+    if not console.is_terminal:
+        width = max(len(row.label) for row in lines)
+        for row in lines:
+            console.print(styled(f"{row.label:<{width}}  {row.value}"))
+        return
+    table = Table(title="rxclaude stats", title_justify="left", show_header=False, box=None)
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    for row in lines:
+        table.add_row(styled(row.label), styled(row.value, "red" if row.alert else ""))
+    console.print(table)

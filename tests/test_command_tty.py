@@ -1,0 +1,88 @@
+"""``rxclaude view`` on a terminal (a pseudo-terminal): colours, a status line, live text.
+
+Only stdout is the terminal; stdin is a pipe, so the test decides when each part of the
+stream arrives and waits for what the terminal shows, never for a time.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import struct
+import subprocess
+import termios
+import time
+
+from command_process import COMMAND
+
+from rxclaude import sample_path
+
+DEADLINE = 60.0
+"""Seconds to wait for the terminal to show something; only reached when a test fails."""
+
+
+def _read_until(fd: int, marker: bytes) -> bytes:
+    """What the terminal shows until ``marker`` appears in it."""
+    seen = b""
+    end = time.monotonic() + DEADLINE
+    while marker not in seen:
+        ready, _, _ = select.select([fd], [], [], max(end - time.monotonic(), 0))
+        assert ready, f"{marker!r} not shown; the terminal shows {seen!r}"
+        seen += os.read(fd, 65536)
+    return seen
+
+
+def _read_to_end(fd: int) -> bytes:
+    """What the terminal shows until the command closes it (Linux reports EIO)."""
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            return seen
+        if not chunk:
+            return seen
+        seen += chunk
+
+
+def test_a_terminal_gets_colours_a_status_line_and_the_text_as_it_streams() -> None:
+    lines = sample_path("tool_use_partial").read_bytes().splitlines(keepends=True)
+    first_delta = next(n for n, line in enumerate(lines) if b'"text_delta"' in line)
+    terminal, command_side = pty.openpty()
+    fcntl.ioctl(command_side, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "COLUMNS", "LINES")
+    }
+    environment["TERM"] = "xterm-256color"
+    with subprocess.Popen(
+        [*COMMAND, "view", "-"],
+        stdin=subprocess.PIPE,
+        stdout=command_side,
+        stderr=subprocess.PIPE,
+        env=environment,
+    ) as process:
+        os.close(command_side)
+        assert process.stdin is not None and process.stderr is not None
+        try:
+            # Up to the first text delta, "I'll run a c": the live region shows it at once.
+            process.stdin.write(b"".join(lines[: first_delta + 1]))
+            process.stdin.flush()
+            early = _read_until(terminal, b"I'll run a c")
+            assert b"I'll run a command." not in early  # the rest has not been sent
+            process.stdin.write(b"".join(lines[first_delta + 1 :]))
+            process.stdin.close()
+            late = _read_until(terminal, "✓ done".encode()) + _read_to_end(terminal)
+        finally:
+            os.close(terminal)
+        stderr = process.stderr.read()
+        assert process.wait(DEADLINE) == 0, stderr
+    shown = early + late
+    assert b"\x1b[" in shown  # colours and cursor movements
+    assert " messages · ".encode() in shown  # the status line
+    assert b"I'll run a command." in late
+    assert b"Done: the command printed its output." in late
+    assert b"Traceback" not in stderr
