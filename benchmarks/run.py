@@ -1,8 +1,9 @@
-"""Throughput and memory benchmarks for rxclaude's stream-json pipeline.
+"""Throughput, concurrency, latency and memory benchmarks for rxclaude's pipeline.
 
 Run ``python -m benchmarks`` (or ``python benchmarks/run.py``); ``--quick`` for a short run.
 Cases run in interleaved rounds (each round runs every case once, in a rotating order) and
-the median over rounds is reported.  See ``benchmarks/README.md``.
+the median over rounds is reported; then the live latency run and the memory run.
+See ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -24,63 +25,57 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
 if __package__ in (None, ""):  # run as `python benchmarks/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.common import (
+    MB,
+    MIB,
+    BenchmarkError,
+    CaseUnavailableError,
+    Runner,
+    drain,
+    timeout_for,
+)
+from benchmarks.concurrent_streams import ConcurrentStreams
 from benchmarks.generate import GENERATOR_VERSION, generate
-
-if TYPE_CHECKING:
-    from reactivex import Observable
+from benchmarks.latency import run_latency
+from benchmarks.sdk_path import OUTCOMES, check_sdk, prepare_sdk
 
 REPO = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO / "benchmarks" / "out"
-MB = 1_000_000  # throughput and corpus sizes are decimal megabytes
-MIB = 1 << 20  # memory is reported in MiB
 TARGET_B_OVER_A = 1.0
 TARGET_C_OVER_B = 0.80
 TARGET_D_OVER_A = 0.80
 TARGET_RSS_MIB = 32.0
 SAMPLE_INTERVAL_S = 0.002
+DEFAULT_STREAMS = 8
+DEFAULT_RATE = 1000.0
 
-Runner = Callable[[str], int | None]
-
-
-class BenchmarkError(Exception):
-    """A case failed, timed out or delivered the wrong number of messages."""
+Check = Callable[[str, int], dict[str, Any] | None]
+"""Untimed verification of a case on the corpus (path, line count); may return details."""
 
 
 # -- measured cases ------------------------------------------------------------------------
 
 
-def _drain(source: Observable[Any], timeout: float) -> int:
-    """Subscribe with a counting no-op observer and wait for completion on any thread."""
-    done = threading.Event()
-    errors: list[Exception] = []
-    count = 0
+@dataclass(frozen=True)
+class Prepared:
+    """A case ready to run: its timed runner and its untimed check."""
 
-    def on_next(_: Any) -> None:
-        nonlocal count
-        count += 1
-
-    def on_error(exc: Exception) -> None:
-        errors.append(exc)
-        done.set()
-
-    subscription = source.subscribe(on_next, on_error, done.set)
-    finished = done.wait(timeout)
-    subscription.dispose()
-    if not finished:
-        raise BenchmarkError(f"no completion within {timeout:.0f} s")
-    if errors:
-        raise BenchmarkError(f"on_error: {errors[0]!r}") from errors[0]
-    return count
+    run: Runner
+    check: Check | None = None
 
 
-def _prepare_ujson() -> Runner:
+Prepare = Callable[[str, int], Prepared]
+"""Set a case up for the corpus at the path, which has the given number of lines."""
+
+
+def _prepare_ujson(_path: str, _lines: int) -> Prepared:
     import ujson  # noqa: PLC0415
 
     def run(path: str) -> None:
@@ -88,10 +83,10 @@ def _prepare_ujson() -> Runner:
             for line in f:
                 ujson.loads(line)
 
-    return run
+    return Prepared(run)
 
 
-def _prepare_msgspec() -> Runner:
+def _prepare_msgspec(_path: str, _lines: int) -> Prepared:
     decode = msgspec.json.Decoder().decode
 
     def run(path: str) -> None:
@@ -99,37 +94,36 @@ def _prepare_msgspec() -> Runner:
             for line in f:
                 decode(line)
 
-    return run
+    return Prepared(run)
 
 
-def _timeout(path: str) -> float:
-    """Generous completion deadline: 30 s plus 1 s per MB (a hang must not block forever)."""
-    return 30.0 + os.path.getsize(path) / MB
+def _prepare_sdk(_path: str, _lines: int) -> Prepared:
+    return Prepared(prepare_sdk(), check_sdk)
 
 
-def _prepare_parse() -> Runner:
+def _prepare_parse(_path: str, _lines: int) -> Prepared:
     from rxclaude.parse import parse_json_frames  # noqa: PLC0415
     from rxclaude.sources import from_file  # noqa: PLC0415
 
     def run(path: str) -> int:
-        return _drain(from_file(path).pipe(parse_json_frames()), _timeout(path))
+        return drain(from_file(path).pipe(parse_json_frames()), timeout_for(path))
 
-    return run
+    return Prepared(run, _check_parse)
 
 
-def _prepare_backpressure() -> Runner:
+def _prepare_backpressure(_path: str, _lines: int) -> Prepared:
     from rxclaude.backpressure import Policy, backpressure  # noqa: PLC0415
     from rxclaude.parse import parse_json_frames  # noqa: PLC0415
     from rxclaude.sources import from_file  # noqa: PLC0415
 
     def run(path: str) -> int:
         pipeline = from_file(path).pipe(parse_json_frames(), backpressure(Policy.BLOCK))
-        return _drain(pipeline, _timeout(path))
+        return drain(pipeline, timeout_for(path))
 
-    return run
+    return Prepared(run)
 
 
-def _prepare_full_pipeline() -> Runner:
+def _prepare_full_pipeline(_path: str, _lines: int) -> Prepared:
     from rxclaude.backpressure import Policy, backpressure  # noqa: PLC0415
     from rxclaude.metrics import StreamMetrics, measure  # noqa: PLC0415
     from rxclaude.parse import parse_json_frames  # noqa: PLC0415
@@ -144,12 +138,27 @@ def _prepare_full_pipeline() -> Runner:
             route_by_type(Router.default()),
             measure(metrics),
         )
-        count = _drain(pipeline, _timeout(path))
+        count = drain(pipeline, timeout_for(path))
         if metrics.snapshot().messages_received != count:
             raise BenchmarkError("measure's messages_received differs from the count")
         return count
 
-    return run
+    return Prepared(run)
+
+
+def _concurrent_preparer(streams: int) -> Prepare:
+    def prepare(path: str, lines: int) -> Prepared:
+        concurrent = ConcurrentStreams(path, lines, streams)
+
+        def run(_path: str) -> int:
+            return sum(concurrent.run().delivered)
+
+        def check(_path: str, _expected: int) -> dict[str, Any]:
+            return concurrent.details(concurrent.run(sample_threads=True))
+
+        return Prepared(run, check)
+
+    return prepare
 
 
 def _check_parse(path: str, expected: int) -> None:
@@ -181,20 +190,35 @@ class Case:
 
     key: str
     label: str
-    prepare: Callable[[], Runner]
-    check: Callable[[str, int], None] | None = None
+    prepare: Prepare
+    copies: int = 1
+    """How many times one run processes the corpus."""
     seconds: list[float] = field(default_factory=list)
     error: str | None = None
+    skipped: str | None = None
+    details: dict[str, Any] | None = None
     run: Runner | None = None
 
+    @property
+    def measured(self) -> bool:
+        return self.error is None and self.skipped is None and bool(self.seconds)
 
-def _cases() -> list[Case]:
+
+def cases(streams: int = DEFAULT_STREAMS) -> list[Case]:
+    """Every timed case, in table order."""
     return [
         Case("a", "for line in f: ujson.loads(line)", _prepare_ujson),
         Case("a2", "for line in f: msgspec decode(line)", _prepare_msgspec),
-        Case("b", "from_file | parse_json_frames()", _prepare_parse, _check_parse),
+        Case("sdk", "claude-agent-sdk per line: framer, json.loads, parse_message", _prepare_sdk),
+        Case("b", "from_file | parse_json_frames()", _prepare_parse),
         Case("c", "from_file | parse_json_frames() | backpressure(BLOCK)", _prepare_backpressure),
         Case("d", "c | route_by_type(Router.default()) | measure()", _prepare_full_pipeline),
+        Case(
+            "concurrent",
+            f"{streams} x from_cli(cat corpus) | d's stages, at once",
+            _concurrent_preparer(streams),
+            copies=streams,
+        ),
     ]
 
 
@@ -204,23 +228,28 @@ def _run_once(case: Case, path: str, expected: int) -> float:
     start = time.perf_counter()
     count = case.run(path)
     elapsed = time.perf_counter() - start
-    if count is not None and count != expected:
-        raise BenchmarkError(f"count mismatch: {count:,} messages, file has {expected:,} lines")
+    if count is not None and count != expected * case.copies:
+        raise BenchmarkError(
+            f"count mismatch: {count:,} messages, expected {case.copies} x {expected:,} lines"
+        )
     return elapsed
 
 
-def _run_rounds(cases: list[Case], path: str, expected: int, rounds: int) -> None:
+def run_rounds(cases: list[Case], path: str, expected: int, rounds: int) -> None:
     """Prepare and check each case, run an untimed warm-up round, then ``rounds`` timed
     rounds, each in a different rotation of the case order."""
     for case in cases:
         try:
-            case.run = case.prepare()
-            if case.check is not None:
-                case.check(path, expected)
+            prepared = case.prepare(path, expected)
+            case.run = prepared.run
+            if prepared.check is not None:
+                case.details = prepared.check(path, expected)
+        except CaseUnavailableError as skip:
+            case.skipped = str(skip)
         except Exception as exc:
             case.error = f"{type(exc).__name__}: {exc}"
     for r in range(-1, rounds):
-        live = [c for c in cases if c.error is None]
+        live = [c for c in cases if c.error is None and c.skipped is None]
         shift = max(r, 0) % max(len(live), 1)
         for case in live[shift:] + live[:shift]:
             try:
@@ -287,7 +316,7 @@ def rss_child(path: str, times: int) -> dict[str, Any]:
 
     def stream(n: int) -> int:
         with io.BufferedReader(_Replay(path, n)) as reader:
-            return _drain(from_reader(reader).pipe(parse_json_frames()), _timeout(path) * n)
+            return drain(from_reader(reader).pipe(parse_json_frames()), timeout_for(path) * n)
 
     stream(1)  # warm-up: imports, caches, allocator pools
     gc.collect()
@@ -391,7 +420,7 @@ def _machine() -> dict[str, Any]:
         cpuinfo = []
     models = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
     versions = {}
-    for dist in ("rxclaude", "reactivex", "msgspec", "ujson", "psutil"):
+    for dist in ("rxclaude", "reactivex", "msgspec", "ujson", "psutil", "claude-agent-sdk"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -410,6 +439,7 @@ def _machine() -> dict[str, Any]:
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "versions": versions,
         "git": git.stdout.strip() or None,
+        "load_average": os.getloadavg(),
     }
 
 
@@ -418,9 +448,11 @@ def _machine() -> dict[str, Any]:
 
 def _median_ratio(num: Case, den: Case) -> tuple[float | None, list[float]]:
     """Per-round throughput ratio num/den (= den seconds / num seconds) and its median."""
-    if num.error or den.error or not num.seconds:
+    if not (num.measured and den.measured):
         return None, []
-    per_round = [d / n for n, d in zip(num.seconds, den.seconds, strict=True)]
+    per_round = [
+        (num.copies * d) / (den.copies * n) for n, d in zip(num.seconds, den.seconds, strict=True)
+    ]
     return statistics.median(per_round), per_round
 
 
@@ -428,46 +460,106 @@ def _verdict(value: float | None, ok: bool) -> str:
     return "n/a" if value is None else ("PASS" if ok else "FAIL")
 
 
-def _report(
-    path: Path, lines: int, mix: Counter[str], cases: list[Case], args: argparse.Namespace
-) -> dict[str, Any]:
-    size = path.stat().st_size
-    machine = _machine()
-    by_key = {c.key: c for c in cases}
-    date = datetime.now(UTC).isoformat(timespec="seconds")
+def _ratio_text(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _print_header(
+    path: Path, lines: int, mix: Counter[str], *, machine: dict[str, Any], date: str, rounds: int
+) -> None:
     deltas = mix["stream_event/content_block_delta"]
     top: Counter[str] = Counter()
     for kind, n in mix.items():
         top[kind.split("/", 1)[0]] += n
     top_text = " · ".join(f"{k} {100 * n / lines:.1f}%" for k, n in top.most_common())
+    load = " ".join(f"{v:.2f}" for v in machine["load_average"])
     print(f"rxclaude benchmarks   {date}")
     print(
         f"machine   {machine['cpu']}, {machine['cores']} cores "
-        f"({machine['usable_cores']} usable), {machine['platform']}, {machine['python']}"
+        f"({machine['usable_cores']} usable), {machine['platform']}, {machine['python']}; "
+        f"load average {load} at start"
     )
     print(
         "versions  "
         + ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
         + f" (git {machine['git']})"
     )
-    print(f"corpus    {path}: {size / MB:.2f} MB, {lines:,} messages")
+    print(f"corpus    {path}: {path.stat().st_size / MB:.2f} MB, {lines:,} messages")
     print(f"frames    {top_text}; content_block_delta {100 * deltas / lines:.1f}%")
-    print(f"rounds    {args.rounds} timed (+1 warm-up), interleaved in rotating order; medians\n")
+    print(f"rounds    {rounds} timed (+1 warm-up), interleaved in rotating order; medians\n")
 
-    print(f"{'case':<4} {'pipeline':<55} {'MB/s':>8} {'msg/s':>11} {'median s':>9}")
+
+def _print_sdk_details(details: dict[str, Any]) -> None:
+    outcomes = details["outcomes"]
+    skipped = outcomes["skipped_blank_or_non_json"] + outcomes["skipped_unknown_type"]
+    rejected = sum(outcomes[name] for name in OUTCOMES if name.startswith("rejected"))
+    print(
+        f"sdk         claude-agent-sdk {details['sdk_version']}: of {details['lines']:,} lines "
+        f"{outcomes['delivered']:,} delivered, {skipped:,} skipped "
+        f"({outcomes['skipped_blank_or_non_json']:,} blank/non-JSON, "
+        f"{outcomes['skipped_unknown_type']:,} unknown type), {rejected:,} raised "
+        f"({outcomes['rejected_over_buffer_limit']:,} over 1 MiB, "
+        f"{outcomes['rejected_invalid_json']:,} invalid JSON, "
+        f"{outcomes['rejected_by_parse_message']:,} by parse_message)"
+    )
+
+
+def _print_concurrent_details(details: dict[str, Any]) -> None:
+    print(
+        f"concurrent  {details['streams']} streams of {details['messages_per_stream']:,} "
+        f"messages each, all delivered; the shared StreamMetrics counted "
+        f"{details['metrics_messages_received']:,}"
+    )
+    print(
+        f"            peak {details['peak_threads']} OS threads (psutil, sampled every 1 ms in "
+        f"the untimed check run); expected {details['expected_peak_threads']} = "
+        f"{details['threads_before']} before + {details['streams']} x "
+        f"{details['threads_per_stream']} (from_cli stdout reader and stderr drain, "
+        "backpressure consumer)"
+    )
+
+
+def report_throughput(
+    path: Path, lines: int, cases: list[Case], args: argparse.Namespace
+) -> dict[str, Any]:
+    """Print the throughput table and the target ratios; return them for the JSON."""
+    size = path.stat().st_size
+    by_key = {c.key: c for c in cases}
+    print(f"{'case':<10} {'pipeline':<62} {'MB/s':>8} {'msg/s':>10} {'vs ujson':>8} {'vs sdk':>7}")
     results: dict[str, Any] = {}
     for case in cases:
         entry: dict[str, Any] = {"label": case.label, "seconds": case.seconds}
-        if case.error is None and case.seconds:
-            mbs = statistics.median(size / MB / s for s in case.seconds)
-            msgs = statistics.median(lines / s for s in case.seconds)
-            median_s = statistics.median(case.seconds)
-            entry |= {"mb_per_s": mbs, "msgs_per_s": msgs, "median_seconds": median_s}
-            print(f"{case.key:<4} {case.label:<55} {mbs:8.1f} {msgs:11,.0f} {median_s:9.3f}")
+        if case.details is not None:
+            entry["details"] = case.details
+        head = f"{case.key:<10} {case.label:<62}"
+        if case.measured:
+            mbs = statistics.median(case.copies * size / MB / s for s in case.seconds)
+            msgs = statistics.median(case.copies * lines / s for s in case.seconds)
+            vs_ujson, ujson_rounds = _median_ratio(case, by_key["a"])
+            vs_sdk, sdk_rounds = _median_ratio(case, by_key["sdk"])
+            entry |= {
+                "mb_per_s": mbs,
+                "msgs_per_s": msgs,
+                "median_seconds": statistics.median(case.seconds),
+                "vs_ujson": {"median": vs_ujson, "per_round": ujson_rounds},
+                "vs_sdk": {"median": vs_sdk, "per_round": sdk_rounds},
+            }
+            print(
+                f"{head} {mbs:8.1f} {msgs:10,.0f} "
+                f"{_ratio_text(vs_ujson):>8} {_ratio_text(vs_sdk):>7}"
+            )
+        elif case.skipped is not None:
+            entry["skipped"] = case.skipped
+            print(f"{head} skipped: {case.skipped}")
         else:
             entry["error"] = case.error
-            print(f"{case.key:<4} {case.label:<55} ERROR: {case.error}")
+            print(f"{head} ERROR: {case.error}")
         results[case.key] = entry
+    print()
+    if by_key["sdk"].details is not None:
+        _print_sdk_details(by_key["sdk"].details)
+    if by_key["concurrent"].details is not None:
+        _print_concurrent_details(by_key["concurrent"].details)
 
     print(f"\n{'ratio':<6} {'median':>7}   {'per round':<40} target")
     ratios: dict[str, Any] = {}
@@ -480,36 +572,47 @@ def _report(
         value, per_round = _median_ratio(by_key[num], by_key[den])
         rounds_text = " ".join(f"{v:.3f}" for v in per_round)
         if target is None:
-            verdict, target_text = "", "(info)"
+            target_text = "(info)"
         else:
             verdict = _verdict(value, value is not None and value >= target)
             target_text = f">= {target:.2f}  {verdict}"
-        shown = "n/a" if value is None else f"{value:.3f}"
-        print(f"{name:<6} {shown:>7}   {rounds_text:<40} {target_text}")
+        print(f"{name:<6} {_ratio_text(value):>7}   {rounds_text:<40} {target_text}")
         ratios[name] = {"median": value, "per_round": per_round, "target": target}
     c, d = by_key["c"], by_key["d"]
-    if c.error is None and d.error is None and d.seconds:
+    if c.measured and d.measured:
         per_message = (statistics.median(d.seconds) - statistics.median(c.seconds)) / lines
         print(
             f"\nroute_by_type + measure: {per_message * 1e6:.2f} µs per message "
             "((d - c) / messages, medians)"
         )
         ratios["route_measure_us_per_message"] = per_message * 1e6
-    return {
-        "date": date,
-        "machine": machine,
-        "corpus": {
-            "path": str(path),
-            "bytes": size,
-            "messages": lines,
-            "seed": None if args.corpus else args.seed,
-            "generator_version": None if args.corpus else GENERATOR_VERSION,
-            "frame_mix": dict(mix.most_common()),
-        },
-        "rounds": args.rounds,
-        "cases": results,
-        "ratios": ratios,
-    }
+    return {"rounds": args.rounds, "cases": results, "ratios": ratios}
+
+
+def report_latency(path: Path, rate: float, seconds: float) -> dict[str, Any]:
+    """Run the live latency benchmark; print its lines."""
+    label = "from_cli(paced writer) | d's stages"
+    try:
+        result = run_latency(str(path), rate, seconds)
+    except BenchmarkError as exc:
+        print(f"\nlatency {label}: ERROR: {exc}")
+        return {"error": str(exc)}
+    achieved = result["achieved_rate"]
+    achieved_text = "n/a" if achieved is None else f"{achieved:,.0f}/s"
+    print(
+        f"\nlatency {rate:,.0f} messages/s live for {seconds:g} s "
+        f"({result['messages']:,} messages, written at {achieved_text}) through {label}:"
+    )
+    for key, name in (
+        ("arrival_to_handled_ms", "chunk arrival -> handled (StreamMetrics, every message)"),
+        ("written_to_handled_ms", "written -> handled (writer's time.time_ns, exact)"),
+    ):
+        ms = result[key]
+        print(
+            f"        {name:<58} p50 {ms['p50']:7.3f} ms   p99 {ms['p99']:7.3f} ms   "
+            f"max {ms['max']:7.3f} ms"
+        )
+    return result
 
 
 def _report_memory(path: Path, lines: int, times: int) -> dict[str, Any]:
@@ -542,13 +645,16 @@ def _report_memory(path: Path, lines: int, times: int) -> dict[str, Any]:
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="Benchmark rxclaude's stream-json pipeline against a bare ujson loop.",
+        description="Benchmark rxclaude's stream-json pipeline against a bare ujson loop "
+        "and the official SDK's parse path.",
     )
     parser.add_argument("--mb", type=float, help="corpus size in MB (default 100; quick: 20)")
     parser.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
     parser.add_argument("--rounds", type=int, help="timed rounds (default 5; quick: 3)")
     parser.add_argument(
-        "--quick", action="store_true", help="20 MB corpus, 3 rounds, 200 MB memory run"
+        "--quick",
+        action="store_true",
+        help="20 MB corpus, 3 rounds, 3 s latency run, 200 MB memory run",
     )
     parser.add_argument(
         "--json",
@@ -558,6 +664,21 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--corpus", type=Path, help="use this NDJSON file instead of a generated corpus"
+    )
+    parser.add_argument(
+        "--streams",
+        type=int,
+        default=DEFAULT_STREAMS,
+        help=f"from_cli children of the concurrent case (default {DEFAULT_STREAMS})",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=DEFAULT_RATE,
+        help=f"messages per second of the latency run (default {DEFAULT_RATE:g})",
+    )
+    parser.add_argument(
+        "--latency-seconds", type=float, help="length of the latency run (default 10; quick: 3)"
     )
     parser.add_argument(
         "--rss-repeat",
@@ -571,8 +692,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.mb = 20.0 if args.quick else 100.0
     if args.rounds is None:
         args.rounds = 3 if args.quick else 5
-    if args.rounds < 1 or args.rss_repeat < 1 or args.mb <= 0:
-        parser.error("--rounds, --rss-repeat and --mb must be positive")
+    if args.latency_seconds is None:
+        args.latency_seconds = 3.0 if args.quick else 10.0
+    if min(args.rounds, args.rss_repeat, args.streams) < 1:
+        parser.error("--rounds, --rss-repeat and --streams must be at least 1")
+    if min(args.mb, args.rate, args.latency_seconds) <= 0:
+        parser.error("--mb, --rate and --latency-seconds must be positive")
     return args
 
 
@@ -582,17 +707,42 @@ def main(argv: list[str] | None = None) -> int:
     if args.rss_child is not None:
         print(json.dumps(rss_child(str(args.rss_child), args.rss_repeat)))
         return 0
+    started = time.perf_counter()
     path = _corpus(args)
     lines, mix = _scan(path)
-    cases = _cases()
-    _run_rounds(cases, str(path), lines, args.rounds)
-    results = _report(path, lines, mix, cases, args)
+    date = datetime.now(UTC).isoformat(timespec="seconds")
+    machine = _machine()
+    _print_header(path, lines, mix, machine=machine, date=date, rounds=args.rounds)
+    measured = cases(args.streams)
+    run_rounds(measured, str(path), lines, args.rounds)
+    results: dict[str, Any] = {
+        "date": date,
+        "machine": machine,
+        "corpus": {
+            "path": str(path),
+            "bytes": path.stat().st_size,
+            "messages": lines,
+            "seed": None if args.corpus else args.seed,
+            "generator_version": None if args.corpus else GENERATOR_VERSION,
+            "frame_mix": dict(mix.most_common()),
+        },
+    }
+    results |= report_throughput(path, lines, measured, args)
+    results["latency"] = report_latency(path, args.rate, args.latency_seconds)
     results["memory"] = _report_memory(path, lines, args.rss_repeat)
-    ok = all(c.error is None for c in cases) and "error" not in results["memory"]
+    results["load_average_at_end"] = os.getloadavg()
+    results["total_seconds"] = time.perf_counter() - started
+    ok = all(c.error is None for c in measured) and not any(
+        "error" in results[part] for part in ("latency", "memory")
+    )
     results["ok"] = ok
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    print(f"\nresults written to {args.json}")
+    print(
+        f"\ntotal {results['total_seconds']:.1f} s; load average at end "
+        + " ".join(f"{v:.2f}" for v in results["load_average_at_end"])
+    )
+    print(f"results written to {args.json}")
     return 0 if ok else 1
 
 
