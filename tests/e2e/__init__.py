@@ -1,0 +1,1 @@
+"""End-to-end tests: the real Claude Code CLI against a fake Messages API on loopback."""

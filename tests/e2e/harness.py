@@ -1,0 +1,248 @@
+"""Running the real Claude Code CLI against the fake API, on loopback only.
+
+``cli_invocation`` gives the argument list, environment and working directory for
+``rxclaude.from_cli``: the argument list starts the launcher (:mod:`tests.e2e.sandbox`),
+inside ``unshare -n`` where that works, which serves the scenario and runs the CLI.
+``collect`` subscribes to a pipeline and waits for its end with a deadline, so a hung CLI
+fails the test instead of blocking it; ``run_cli`` does both for the usual pipeline, with
+the built-in handlers and ``assemble_partials``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from reactivex import Observable
+
+from rxclaude import (
+    DefaultRouter,
+    Message,
+    PartialItem,
+    Router,
+    assemble_partials,
+    find_claude,
+    from_cli,
+    parse_json_frames,
+    route_by_type,
+)
+
+from .fake_api import LOOPBACK
+from .scenarios import SCENARIOS
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+STREAM_JSON = ["--output-format", "stream-json", "--verbose", "--no-session-persistence"]
+"""The output flags of every run."""
+
+PARTIALS = "--include-partial-messages"
+
+RUN_DEADLINE = 60.0
+"""Seconds a CLI run may take before ``collect`` gives up on it (only reached on a hang)."""
+
+_T = TypeVar("_T")
+
+
+def find_cli() -> str | None:
+    """The CLI to run: ``rxclaude.find_claude()``."""
+    return find_claude()
+
+
+@functools.cache
+def can_isolate() -> bool:
+    """Whether ``unshare -n`` works here (probed once)."""
+    if shutil.which("unshare") is None:
+        return False
+    try:
+        probe = subprocess.run(
+            ["unshare", "-n", "true"], check=False, capture_output=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+def prompt_args(scenario: str, *extra: str) -> list[str]:
+    """``-p`` with the scenario's first prompt, the output flags, then ``extra``."""
+    return ["-p", SCENARIOS[scenario].prompts[0], *STREAM_JSON, *extra]
+
+
+@dataclass(frozen=True)
+class CLIInvocation:
+    """How to start one CLI run: ``from_cli(argv, cwd=cwd, env=env)``."""
+
+    argv: list[str]
+    env: dict[str, str]
+    """The complete environment: fresh HOME, dummy key, loopback base URL, no traffic."""
+    cwd: Path
+    """The CLI's working directory: empty but for the scenario's project files."""
+    request_log: Path
+    """JSON lines, one per request the fake API received."""
+    isolated: bool
+    """True when the run is inside ``unshare -n`` (loopback only)."""
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The request log's records, in arrival order."""
+        with self.request_log.open(encoding="utf-8") as log:
+            return [json.loads(line) for line in log]
+
+
+def cli_invocation(
+    scenario: str,
+    claude_args: Sequence[str],
+    *,
+    workdir: Path,
+    claude: str | None = None,
+) -> CLIInvocation:
+    """A fresh run of the CLI (``claude``, or :func:`find_cli`'s) against ``scenario``.
+
+    Creates a new directory under ``workdir`` holding the HOME, the project directory
+    (with the scenario's files) and the request log.
+
+    Raises:
+        KeyError: no scenario has that name.
+        FileNotFoundError: no CLI was given or found.
+    """
+    script = SCENARIOS[scenario]
+    executable = claude if claude is not None else find_cli()
+    if executable is None:
+        raise FileNotFoundError("the Claude Code CLI was not found (install rxclaude[e2e])")
+    run_dir = Path(tempfile.mkdtemp(prefix=f"{scenario}-", dir=workdir))
+    home, project = run_dir / "home", run_dir / "project"
+    home.mkdir()
+    project.mkdir()
+    for name, content in script.project_files.items():
+        (project / name).write_text(content, encoding="utf-8")
+    request_log = run_dir / "requests.jsonl"
+    request_log.touch()
+    env = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": str(home),
+        "PYTHONPATH": str(REPO_ROOT),  # for the launcher; it drops it for the CLI
+        "ANTHROPIC_API_KEY": "sk-ant-fake-e2e-key",
+        "ANTHROPIC_BASE_URL": f"http://{LOOPBACK}",  # the launcher adds the fake API's port
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_TELEMETRY": "1",
+        "DISABLE_AUTOUPDATER": "1",
+        "DISABLE_ERROR_REPORTING": "1",
+        "CLAUDE_CODE_MAX_RETRIES": str(script.max_retries),
+    }
+    isolated = can_isolate()
+    launcher = [sys.executable, "-m", "tests.e2e.sandbox", "--scenario", scenario]
+    launcher += ["--request-log", str(request_log)]
+    if isolated:
+        launcher = ["unshare", "-n", "--", *launcher, "--isolated"]
+    argv = [*launcher, "--", executable, *claude_args]
+    return CLIInvocation(argv, env, project, request_log, isolated)
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[_T]):
+    """What a subscription delivered: every item, then the error or completion."""
+
+    items: list[_T]
+    error: Exception | None
+
+
+def collect(source: Observable[_T], deadline: float = RUN_DEADLINE) -> Outcome[_T]:
+    """Subscribes, waits for the end (at most ``deadline`` seconds) and returns it all.
+
+    Raises:
+        AssertionError: the stream had not ended by the deadline; the subscription is
+            disposed first, which ends the CLI.
+    """
+    items: list[_T] = []
+    errors: list[Exception] = []
+    done = threading.Event()
+
+    def on_error(error: Exception) -> None:
+        errors.append(error)
+        done.set()
+
+    subscription = source.subscribe(items.append, on_error, done.set)
+    if not done.wait(deadline):
+        subscription.dispose()
+        raise AssertionError(f"the run had not ended after {deadline} s ({len(items)} items)")
+    return Outcome(items, errors[0] if errors else None)
+
+
+def label(message: Message) -> str:
+    """``type/subtype``; for stream events the event type, and the delta type of deltas.
+
+    E.g. ``system/init``, ``assistant``, ``result/success``,
+    ``stream_event/content_block_delta/text_delta``.
+    """
+    if message.type == "stream_event" and message.raw is not None:
+        event = message.raw["event"]
+        name = f"stream_event/{event['type']}"
+        delta = event.get("delta")
+        return f"{name}/{delta['type']}" if event["type"] == "content_block_delta" else name
+    return f"{message.type}/{message.subtype}" if message.subtype else message.type
+
+
+def fingerprint(message: Message) -> tuple[str, Any]:
+    """What a frame says, without what changes from run to run (ids, times, costs)."""
+    raw = message.raw
+    assert raw is not None, message
+    if message.type == "stream_event":
+        return label(message), raw["event"]
+    if message.type in ("assistant", "user"):
+        return label(message), raw["message"]["content"]
+    if message.type == "result":
+        return label(message), (raw.get("is_error"), raw.get("result"))
+    return label(message), raw.get("status")
+
+
+@dataclass(frozen=True)
+class CLIRun:
+    """A finished run: what ``from_cli | parse_json_frames | route_by_type(router) |
+    assemble_partials`` delivered, and the router with the built-in handlers' results."""
+
+    invocation: CLIInvocation
+    items: list[Message]
+    error: Exception | None
+    router: DefaultRouter
+
+    @property
+    def messages(self) -> list[Message]:
+        """The CLI's frames (the items without the ones ``assemble_partials`` added)."""
+        return [item for item in self.items if not isinstance(item, PartialItem)]
+
+    @property
+    def partials(self) -> list[PartialItem]:
+        """The items ``assemble_partials`` added."""
+        return [item for item in self.items if isinstance(item, PartialItem)]
+
+    @property
+    def labels(self) -> list[str]:
+        return [label(message) for message in self.messages]
+
+
+def run_cli(
+    scenario: str,
+    claude_args: Sequence[str],
+    *,
+    workdir: Path,
+    claude: str | None = None,
+    input: Observable[bytes] | None = None,
+    router: DefaultRouter | None = None,
+) -> CLIRun:
+    """Runs the CLI against ``scenario`` through the usual pipeline, to its end.
+
+    ``router`` defaults to ``Router.default()``; pass one to add handlers of your own.
+    """
+    invocation = cli_invocation(scenario, claude_args, workdir=workdir, claude=claude)
+    router = router if router is not None else Router.default()
+    source = from_cli(invocation.argv, cwd=invocation.cwd, env=invocation.env, input=input)
+    outcome = collect(source.pipe(parse_json_frames(), route_by_type(router), assemble_partials()))
+    return CLIRun(invocation, outcome.items, outcome.error, router)
