@@ -353,7 +353,7 @@ def test_write_denied(write_denied: CLIRun) -> None:
 # -- API errors -----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=["error_500", "error_529"])
+@pytest.fixture(scope="module", params=["error_401", "error_500", "error_529"])
 def api_error(request: pytest.FixtureRequest, claude: str, workdir: Path) -> tuple[str, CLIRun]:
     scenario: str = request.param
     return scenario, run_cli(scenario, prompt_args(scenario), workdir=workdir)
