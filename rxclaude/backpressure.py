@@ -328,6 +328,22 @@ class _EventHub:
                 raise
 
 
+class _Ended(abc.ObserverBase[Any]):
+    """Stands in for the downstream observer once a subscription is over."""
+
+    def on_next(self, value: Any) -> None:
+        pass
+
+    def on_error(self, error: Exception) -> None:
+        pass
+
+    def on_completed(self) -> None:
+        pass
+
+
+_ENDED = _Ended()
+
+
 @dataclass(slots=True)
 class _AfterLock:
     """Work decided under the buffer lock and done once it is released."""
@@ -488,10 +504,18 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
         self._upstream.dispose()
         self._timer.dispose()
         self._closed()
+        self._let_go_of_downstream()
 
     def _closed(self) -> None:
         if self._on_close is not None:
             self._on_close(self)
+
+    def _let_go_of_downstream(self) -> None:
+        """Drops the references to the observers downstream once the subscription is over,
+        so that ``Backpressure``, which keeps its latest buffer for ``statistics()``, does
+        not keep a finished pipeline alive."""
+        self._observer = _ENDED
+        self._terminal = None
 
     # -- producer side ----------------------------------------------------------------
 
@@ -710,8 +734,9 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
         """Downstream ``on_next`` raised on the consumer's thread, where no caller can
         catch it: the subscription ends (the producer is released, buffered items are
         discarded) and the error goes downstream as ``on_error``."""
+        observer = self._observer
         self.dispose()
-        self._observer.on_error(error)
+        observer.on_error(error)
 
     def _take(self, *, wait: bool) -> tuple[deque[Any], int] | None:
         """Takes everything buffered, and the position of its first item.
@@ -749,8 +774,11 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
         self._upstream.dispose()
         self._timer.dispose()
         self._closed()
-        if terminal is not None:
-            terminal()
+        try:
+            if terminal is not None:
+                terminal()
+        finally:
+            self._let_go_of_downstream()
 
     # -- monitoring -------------------------------------------------------------------
 

@@ -54,6 +54,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -273,15 +274,32 @@ class _Totals:
 class _Recorder(_Totals):
     """One subscription's counts, plus its open throughput bucket."""
 
-    __slots__ = ("bucket", "bucket_bytes", "bucket_end", "bucket_messages", "closed")
+    __slots__ = ("bucket", "bucket_bytes", "bucket_end", "bucket_messages", "closed", "router")
 
-    def __init__(self) -> None:
+    def __init__(self, router: Router | None) -> None:
         super().__init__()
         self.bucket = -1  # index of the open bucket; its totals start at bucket_*
         self.bucket_end = -math.inf
         self.bucket_messages = 0
         self.bucket_bytes = 0
         self.closed = False
+        self.router = router  # whose per-kind counts this stream's kinds are read from
+
+
+class _AttachedRouter:
+    """A router whose per-kind counts the metrics report, and who keeps it attached."""
+
+    __slots__ = ("baseline", "pinned", "router", "streams")
+
+    def __init__(self, router: Router, *, pinned: bool) -> None:
+        self.router = router
+        self.baseline = router.statistics().by_kind
+        self.pinned = pinned  # attach_router() was called: attached for good
+        self.streams = 0  # open measured streams that route through it
+
+    def routed_since_attached(self) -> dict[Kind, int]:
+        counts = self.router.statistics().by_kind
+        return {kind: counts[kind] - self.baseline[kind] for kind in Kind}
 
 
 class StreamMetrics:
@@ -321,30 +339,43 @@ class StreamMetrics:
         self._ring = [[-1, 0, 0] for _ in range(window_buckets)]
         self._started: float | None = None
         self._stopped = 0.0
-        self._backpressures: list[Backpressure] = []
+        # Held weakly: a finished pipeline's operators must not live as long as the metrics.
+        self._backpressures: list[weakref.ref[Backpressure]] = []
         self._events: Counter[BackpressureEventKind] = Counter()
         self._event_subscriptions = CompositeDisposable()
-        self._routers: list[tuple[Router, dict[Kind, int]]] = []
+        self._routers: dict[int, _AttachedRouter] = {}  # by id(router)
+        self._kinds_of_detached: dict[Kind, int] = dict.fromkeys(Kind, 0)
 
     # -- backpressure -----------------------------------------------------------------
 
     def attach_backpressure(self, backpressure: Backpressure) -> None:
-        """Count ``backpressure``'s events from now on and report its buffer's utilisation."""
+        """Count ``backpressure``'s events from now on and report its buffer's utilisation
+        (for as long as something else keeps the operator alive: it is held weakly)."""
+        subscription = backpressure.events.subscribe(self._count_event)
+
+        def forget(reference: weakref.ref[Backpressure]) -> None:
+            with self._lock:
+                self._backpressures.remove(reference)
+            self._event_subscriptions.remove(subscription)
+
         with self._lock:
-            if any(known is backpressure for known in self._backpressures):
+            if any(known() is backpressure for known in self._backpressures):
+                subscription.dispose()
                 return
-            self._backpressures.append(backpressure)
-        self._event_subscriptions.add(backpressure.events.subscribe(self._count_event))
+            self._backpressures.append(weakref.ref(backpressure, forget))
+        self._event_subscriptions.add(subscription)
 
     def attach_router(self, router: Router) -> None:
-        """Take per-kind counts from ``router`` (what it routes from now on).
+        """Take per-kind counts from ``router`` (what it routes from now on), for good.
 
-        For streams that ``measure`` with ``router=router``, which then skip classifying.
+        ``measure(metrics, router=router)`` attaches it only while its streams run: their
+        kinds are then read from the router instead of classifying every message again.
         """
-        baseline = router.statistics().by_kind
         with self._lock:
-            if all(known is not router for known, _ in self._routers):
-                self._routers.append((router, baseline))
+            attached = self._routers.get(id(router))
+            if attached is None:
+                attached = self._routers[id(router)] = _AttachedRouter(router, pinned=True)
+            attached.pinned = True
 
     def _count_event(self, event: BackpressureEvent) -> None:
         with self._lock:
@@ -356,13 +387,18 @@ class StreamMetrics:
 
     # -- streams ----------------------------------------------------------------------
 
-    def _open(self) -> _Recorder:
-        recorder = _Recorder()
+    def _open(self, router: Router | None) -> _Recorder:
+        recorder = _Recorder(router)
         now = self._clock.seconds()
         with self._lock:
             if self._started is None:
                 self._started = now
             self._recorders.append(recorder)
+            if router is not None:
+                attached = self._routers.get(id(router))
+                if attached is None:
+                    attached = self._routers[id(router)] = _AttachedRouter(router, pinned=False)
+                attached.streams += 1
         return recorder
 
     def _close(self, recorder: _Recorder) -> None:
@@ -374,6 +410,8 @@ class StreamMetrics:
             self._close_bucket(recorder)
             self._recorders.remove(recorder)
             self._finished.add(recorder)
+            if recorder.router is not None:
+                self._detach_router(recorder.router)
             if not self._recorders:
                 self._stopped = now
 
@@ -389,6 +427,16 @@ class StreamMetrics:
         slot[2] += recorder.bytes - recorder.bucket_bytes
         recorder.bucket_messages = recorder.messages
         recorder.bucket_bytes = recorder.bytes
+
+    def _detach_router(self, router: Router) -> None:
+        """One stream routed through ``router`` has ended; when it was the last one, keep
+        the router's counts and let go of the router (lock held)."""
+        attached = self._routers[id(router)]
+        attached.streams -= 1
+        if attached.streams == 0 and not attached.pinned:
+            del self._routers[id(router)]
+            for kind, count in attached.routed_since_attached().items():
+                self._kinds_of_detached[kind] += count
 
     def _next_bucket(self, recorder: _Recorder, now: float) -> None:
         """Closes the open bucket and opens the one ``now`` falls in."""
@@ -452,8 +500,9 @@ class StreamMetrics:
                 elapsed = (now if self._recorders else self._stopped) - self._started
             streams_active = len(self._recorders)
             events = dict(self._events)
-            backpressures = list(self._backpressures)
-            routers = list(self._routers)
+            backpressures = [bp for reference in self._backpressures if (bp := reference())]
+            routed_kinds = dict(self._kinds_of_detached)
+            routers = list(self._routers.values())
         return _make_snapshot(
             totals,
             elapsed=elapsed,
@@ -463,15 +512,17 @@ class StreamMetrics:
             window_bytes=window_bytes,
             events=events,
             buffers=[bp.statistics() for bp in backpressures],
-            routed_kinds=self._routed_kinds(routers),
+            routed_kinds=self._routed_kinds(routed_kinds, routers),
         )
 
-    def _routed_kinds(self, routers: list[tuple[Router, dict[Kind, int]]]) -> dict[Kind, int]:
-        """Messages per kind counted by the attached routers since they were attached."""
-        by_kind = dict.fromkeys(Kind, 0)
-        for router, baseline in routers:
-            for kind, count in router.statistics().by_kind.items():
-                by_kind[kind] += count - baseline[kind]
+    @staticmethod
+    def _routed_kinds(detached: dict[Kind, int], routers: list[_AttachedRouter]) -> dict[Kind, int]:
+        """Messages per kind counted by routers while attached (``detached``: by those let
+        go of already)."""
+        by_kind = dict(detached)
+        for attached in routers:
+            for kind, count in attached.routed_since_attached().items():
+                by_kind[kind] += count
         return by_kind
 
     def _window_totals(self, now: float) -> tuple[int, int]:
@@ -581,19 +632,17 @@ def measure(
         backpressure: a ``backpressure(...)`` operator whose events and buffer
             utilisation the metrics should report (same as ``attach_backpressure``).
         router: the router of a ``route_by_type`` upstream: per-kind counts are taken
-            from it (``attach_router``) instead of classifying every message again.
+            from it while the stream runs, instead of classifying every message again.
     """
     if backpressure is not None:
         metrics.attach_backpressure(backpressure)
-    if router is not None:
-        metrics.attach_router(router)
 
     def operator(source: Observable[Message]) -> Observable[Message]:
         def subscribe(
             observer: abc.ObserverBase[Message],
             scheduler: abc.SchedulerBase | None = None,
         ) -> abc.DisposableBase:
-            recorder = metrics._open()
+            recorder = metrics._open(router)
 
             def on_error(error: Exception) -> None:
                 metrics._close(recorder)

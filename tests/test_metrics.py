@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import random
 import threading
+import weakref
 from collections import Counter
 from pathlib import Path
 from typing import Any, TypeVar
@@ -122,6 +124,36 @@ def test_handler_errors_are_counted_and_router_kinds_are_used() -> None:
     assert snapshot.error_rate == pytest.approx(1 / 5)
     _, by_kind = expected_counts(delivered)
     assert snapshot.by_kind == by_kind == router.statistics().by_kind
+
+
+def test_router_kinds_outlive_the_streams_and_the_router_is_let_go() -> None:
+    """Per-kind counts read from a router stay in the totals after its streams end; the
+    metrics then hold no reference to it (a finished pipeline can be freed)."""
+    metrics = StreamMetrics()
+    recording = bundled_recordings()[0]
+    messages = decode(recording.read_bytes())
+    router = Router()
+    pipeline = reactivex.from_iterable(messages).pipe(
+        route_by_type(router), measure(metrics, router=router)
+    )
+    pipeline.run()
+    reference = weakref.ref(router)
+    pipeline.run()  # the same operators again: counted again, from a new baseline
+    del router, pipeline
+    gc.collect()
+    assert reference() is None
+    _, by_kind = expected_counts(messages)
+    assert metrics.snapshot().by_kind == {kind: 2 * count for kind, count in by_kind.items()}
+
+
+def test_attach_router_keeps_counting_beyond_measured_streams() -> None:
+    metrics = StreamMetrics()
+    router = Router()
+    metrics.attach_router(router)
+    messages = decode(bundled_recordings()[0].read_bytes())
+    reactivex.from_iterable(messages).pipe(route_by_type(router)).run()  # not measured
+    _, by_kind = expected_counts(messages)
+    assert metrics.snapshot().by_kind == by_kind
 
 
 def message_at(scheduler: TestScheduler, nbytes: int = 100) -> Message:

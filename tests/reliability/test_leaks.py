@@ -200,12 +200,6 @@ def test_the_default_router_holds_bounded_memory_over_a_long_stream() -> None:
     assert growth.kept < 1 * MIB, f"{growth.kept} bytes kept, from:\n{growth.largest}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="StreamMetrics keeps every Backpressure and Router given to measure() for ever, "
-    "and a Backpressure keeps its last subscription's buffer, which references the whole "
-    "downstream chain: each finished pipeline stays in memory (about 50 KB)",
-)
 def test_a_shared_metrics_does_not_keep_finished_pipelines_alive() -> None:
     metrics = StreamMetrics()
     finished: list[weakref.ref[Any]] = []
