@@ -72,7 +72,7 @@ from rxclaude.backpressure import (
     BackpressureStatistics,
 )
 from rxclaude.messages import Message
-from rxclaude.routing import Kind, Router, kinds_of
+from rxclaude.routing import _KIND_SETS, Kind, Router, _kind_mask
 
 __all__ = [
     "LatencyHistogram",
@@ -240,7 +240,7 @@ class _Totals:
     """Counts by frame type and by kind set, bytes, and sampled timings."""
 
     __slots__ = (
-        "by_kinds",
+        "by_kind_mask",
         "by_type",
         "bytes",
         "latency",
@@ -253,7 +253,7 @@ class _Totals:
         self.messages = 0
         self.bytes = 0
         self.by_type: dict[str, int] = {}
-        self.by_kinds: dict[frozenset[Kind], int] = {}
+        self.by_kind_mask = [0] * len(_KIND_SETS)  # messages per kind set, by its bit mask
         self.latency = LatencyHistogram()
         self.processed = 0  # sampled messages whose processing time was taken
         self.processing_time = 0.0
@@ -264,8 +264,8 @@ class _Totals:
         # dict() copies atomically under the GIL while the writer may add keys.
         for frame_type, count in dict(other.by_type).items():
             self.by_type[frame_type] = self.by_type.get(frame_type, 0) + count
-        for kinds, count in dict(other.by_kinds).items():
-            self.by_kinds[kinds] = self.by_kinds.get(kinds, 0) + count
+        pairs = zip(self.by_kind_mask, other.by_kind_mask, strict=True)
+        self.by_kind_mask = [mine + theirs for mine, theirs in pairs]
         self.latency.merge(other.latency)
         self.processed += other.processed
         self.processing_time += other.processing_time
@@ -456,7 +456,7 @@ class StreamMetrics:
     ) -> Callable[[Message], None]:
         """The hot path: count ``message``, pass it on, time every n-th one."""
         seconds, since = self._clock.seconds, self._clock.since
-        by_type, by_kinds = recorder.by_type, recorder.by_kinds
+        by_type, by_kind_mask = recorder.by_type, recorder.by_kind_mask
         emit = observer.on_next
         sample_every = self.sample_every
         countdown = sample_every
@@ -469,8 +469,8 @@ class StreamMetrics:
             frame_type = message.type
             by_type[frame_type] = by_type.get(frame_type, 0) + 1
             if classify:
-                kinds = kinds_of(message)
-                by_kinds[kinds] = by_kinds.get(kinds, 0) + 1
+                mask = message._kind_mask  # classified by route_by_type upstream, most often
+                by_kind_mask[mask if mask >= 0 else _kind_mask(message)] += 1
             recorder.messages += 1
             recorder.bytes += message.nbytes
             countdown -= 1
@@ -566,9 +566,10 @@ def _make_snapshot(
     routed_kinds: dict[Kind, int],
 ) -> MetricsSnapshot:
     by_kind = dict(routed_kinds)
-    for kinds, count in totals.by_kinds.items():
-        for kind in kinds:
-            by_kind[kind] += count
+    for mask, count in enumerate(totals.by_kind_mask):
+        if count:
+            for kind in _KIND_SETS[mask]:
+                by_kind[kind] += count
     messages = totals.messages
     parse_errors = totals.by_type.get("parse_error", 0)
     handler_errors = totals.by_type.get("handler_error", 0)
