@@ -7,9 +7,12 @@ they return copies or immutable snapshots, never live internal state. Each handl
 one writer at a time — the routing thread, or its lane in async mode — so give concurrent
 streams their own handlers.
 
-Memory stays bounded where a stream can be long: histories keep the last ``keep`` items
-(``None`` keeps everything) and tool results are cut to ``result_chars`` characters.
-The text handler keeps all the assistant's text, which is what it is for.
+Memory stays bounded over a long-lived stream of many sessions: histories keep the last
+``keep`` items, per-session and per-message figures the last ``keep_sessions`` sessions and
+``keep_messages`` messages, the text handler the last ``keep_chars`` characters, and tool
+results are cut to ``result_chars`` characters; ``None`` lifts a bound. The defaults hold
+everything of one ordinary run. The bounds cost nothing per streamed delta: they are kept
+per frame, or when a session or message id is new.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from rxclaude.content import ServerToolResultBlock, ToolResultBlock, ToolUseBlock
 from rxclaude.messages import (
@@ -48,6 +51,8 @@ from rxclaude.routing import (
     handler_name,
     kinds_of,
 )
+
+_Value = TypeVar("_Value")
 
 
 class BuiltinHandler(ABC):
@@ -77,16 +82,41 @@ class TextHandler(BuiltinHandler):
     are replaced by it; a ``message_stop`` with ``abandoned_blocks`` withdraws the deltas
     of the abandoned blocks. At the end of a turn ``live_text == text``, unless the stream
     had deltas but no ``assistant`` frames.
+
+    Args:
+        keep_sessions: sessions kept in ``text_by_session``; beyond it, the one that
+            appeared first is dropped (``None`` keeps all).
+        keep_messages: messages kept in ``texts_by_message``; beyond it, the one that
+            appeared first is dropped (``None`` keeps all).
+        keep_chars: characters of text kept, main conversation and subagents together
+            (``None`` keeps all). Beyond it the oldest characters are dropped, from
+            ``text``, ``text_by_session`` and ``texts_by_message`` alike, so each shows the
+            end of its text; an entry left with no text is left out.
     """
 
     kinds = (Kind.TEXT,)
 
-    def __init__(self, *, priority: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        priority: int = 0,
+        keep_sessions: int | None = 100,
+        keep_messages: int | None = 1000,
+        keep_chars: int | None = 1_000_000,
+    ) -> None:
         super().__init__(priority=priority)
-        self._parts: list[str] = []
+        self._keep_sessions = _bound("keep_sessions", keep_sessions)
+        self._keep_messages = _bound("keep_messages", keep_messages)
+        self._keep_chars = _bound("keep_chars", keep_chars)
+        self._parts: deque[str] = deque()
         self._streamed: list[StreamEventMessage] = []
         self._by_message: dict[str, list[str]] = {}
-        self._by_session: dict[str, list[str]] = {}
+        self._by_session: dict[str, deque[str]] = {}
+        # With ``keep_chars``, for each kept part, oldest first: its message's parts, and its
+        # session's (None for a subagent's part). The oldest part is the first of each.
+        self._message_of_part: deque[list[str]] = deque()
+        self._session_of_part: deque[deque[str] | None] = deque()
+        self._chars = 0
 
     def handle(self, message: Message) -> None:
         if isinstance(message, StreamEventMessage):
@@ -112,15 +142,54 @@ class TextHandler(BuiltinHandler):
             return
         key = message.message_id or message.uuid or ""
         with self._lock:
-            self._by_message.setdefault(key, []).append(text)
+            message_parts = self._by_message.get(key)
+            if message_parts is None:
+                message_parts = self._by_message[key] = []
+                _drop_first_entries(self._by_message, self._keep_messages)
+            message_parts.append(text)
+            session_parts = None
             if message.parent_tool_use_id is None:
                 self._parts.append(text)
                 self._streamed = []
-                self._by_session.setdefault(message.session_id or "", []).append(text)
+                session = message.session_id or ""
+                session_parts = self._by_session.get(session)
+                if session_parts is None:
+                    session_parts = self._by_session[session] = deque()
+                    _drop_first_entries(self._by_session, self._keep_sessions)
+                session_parts.append(text)
+            if self._keep_chars is not None:
+                self._message_of_part.append(message_parts)
+                self._session_of_part.append(session_parts)
+                self._chars += len(text)
+                if self._chars > self._keep_chars:
+                    self._drop_oldest_chars(self._chars - self._keep_chars)
+
+    def _drop_oldest_chars(self, excess: int) -> None:
+        """Drop ``excess`` characters from the oldest parts, wherever they are kept."""
+        self._chars -= excess
+        while excess:
+            message_parts = self._message_of_part[0]
+            session_parts = self._session_of_part[0]
+            oldest = message_parts[0]
+            if len(oldest) > excess:
+                rest = message_parts[0] = oldest[excess:]
+                if session_parts is not None:
+                    session_parts[0] = self._parts[0] = rest
+                return
+            del message_parts[0]
+            if session_parts is not None:
+                session_parts.popleft()
+                self._parts.popleft()
+            self._message_of_part.popleft()
+            self._session_of_part.popleft()
+            excess -= len(oldest)
 
     @property
     def text(self) -> str:
-        """The main conversation's text from ``assistant`` frames, concatenated."""
+        """The main conversation's text from ``assistant`` frames, concatenated.
+
+        At most its last ``keep_chars`` characters (fewer when subagents' text is kept).
+        """
         with self._lock:
             return "".join(self._parts)
 
@@ -135,13 +204,29 @@ class TextHandler(BuiltinHandler):
     def texts_by_message(self) -> dict[str, str]:
         """Text per API message id (subagents' messages included), in arrival order."""
         with self._lock:
-            return {key: "".join(parts) for key, parts in self._by_message.items()}
+            return {key: "".join(parts) for key, parts in self._by_message.items() if parts}
 
     @property
     def text_by_session(self) -> dict[str, str]:
-        """The main conversation's text per ``session_id``."""
+        """The main conversation's text per ``session_id``, in arrival order."""
         with self._lock:
-            return {key: "".join(parts) for key, parts in self._by_session.items()}
+            return {key: "".join(parts) for key, parts in self._by_session.items() if parts}
+
+
+def _bound(name: str, value: int | None) -> int | None:
+    """``value`` checked as a bound: ``None`` (no bound) or a count of zero or more."""
+    if value is not None and value < 0:
+        raise ValueError(f"{name} must be None or at least 0, not {value}")
+    return value
+
+
+def _drop_first_entries(table: dict[str, _Value], keep: int | None) -> list[_Value]:
+    """Remove the entries inserted first until ``table`` holds at most ``keep``; their values."""
+    dropped = []
+    if keep is not None:
+        while len(table) > keep:
+            dropped.append(table.pop(next(iter(table))))
+    return dropped
 
 
 def _text_delta(message: StreamEventMessage) -> str:
@@ -157,7 +242,8 @@ class ToolCall(NamedTuple):
     """One tool call and, once it has arrived, its result.
 
     Times are the ``received_at`` of the frames carrying the ``tool_use`` and the result.
-    A result whose ``tool_use`` was never seen has ``name=None`` and ``started_at=None``.
+    A result whose ``tool_use`` was never seen has ``name=None`` and ``started_at=None``;
+    a call given up as unanswered has no result, and ``finished_at=None``.
     """
 
     id: str
@@ -192,26 +278,45 @@ class ToolUseHandler(BuiltinHandler):
     (``server_tool_use``) by ``*_tool_result`` blocks in later ``assistant`` frames.
     Subagents' calls are included (``parent_tool_use_id`` names the subagent's call).
 
+    A call is given up as unanswered when it is a main-conversation call still running as
+    its session's ``result`` arrives (the turn ended without answering it: the handler is
+    registered under COMPLETE too), or the oldest of more than ``keep_running`` running
+    calls. It then leaves ``running`` for ``calls``, unfinished, and counts in
+    ``unanswered_calls``; a result arriving for it later counts as unpaired.
+
     Args:
-        keep: finished calls kept in ``calls`` (the most recent; ``None`` keeps all).
+        keep: finished and given-up calls kept in ``calls`` (the most recent; ``None``
+            keeps all).
+        keep_running: running calls kept at most (``None``: no bound).
         result_chars: results are cut to this many characters (``None``: never cut).
     """
 
-    kinds = (Kind.TOOL_USE,)
+    kinds = (Kind.TOOL_USE, Kind.COMPLETE)
 
     def __init__(
-        self, *, priority: int = 0, keep: int | None = 1000, result_chars: int | None = 4096
+        self,
+        *,
+        priority: int = 0,
+        keep: int | None = 1000,
+        keep_running: int | None = 1000,
+        result_chars: int | None = 4096,
     ) -> None:
         super().__init__(priority=priority)
         self._result_chars = result_chars
+        self._keep_running = _bound("keep_running", keep_running)
         self._running: dict[str, ToolCall] = {}
+        self._session_of_main_call: dict[str, str | None] = {}
         self._finished: deque[ToolCall] = deque(maxlen=keep)
         self._started_by_name: dict[str, int] = {}
         self._count = 0
         self._error_count = 0
         self._unpaired_results = 0
+        self._unanswered_calls = 0
 
     def handle(self, message: Message) -> None:
+        if isinstance(message, ResultMessage):
+            self._end_turn(message.session_id)
+            return
         if not isinstance(message, AssistantMessage | UserMessage):
             return
         content = message.message.get("content")
@@ -238,8 +343,25 @@ class ToolUseHandler(BuiltinHandler):
             block.id or "", name, block.input, message.received_at, message.parent_tool_use_id
         )
         self._running[call.id] = call
+        if call.parent_tool_use_id is None:
+            self._session_of_main_call[call.id] = message.session_id
         self._count += 1
         self._started_by_name[name or ""] = self._started_by_name.get(name or "", 0) + 1
+        if self._keep_running is not None and len(self._running) > self._keep_running:
+            self._give_up(next(iter(self._running)))
+
+    def _end_turn(self, session: str | None) -> None:
+        """Give up the session's main-conversation calls: its turn ended without answers."""
+        for call_id, call_session in list(self._session_of_main_call.items()):
+            if call_session == session:
+                self._give_up(call_id)
+
+    def _give_up(self, call_id: str) -> None:
+        """Move a running call to the finished ones, unanswered."""
+        with self._lock:
+            self._finished.append(self._running.pop(call_id))
+        self._session_of_main_call.pop(call_id, None)
+        self._unanswered_calls += 1
 
     def _finish(self, message: Message, call_id: str | None, text: str, failed: bool) -> None:
         if self._result_chars is not None:
@@ -261,11 +383,12 @@ class ToolUseHandler(BuiltinHandler):
         with self._lock:  # readers must never see the call in neither list, nor in both
             self._running.pop(finished.id, None)
             self._finished.append(finished)
+        self._session_of_main_call.pop(finished.id, None)
         self._error_count += failed
 
     @property
     def calls(self) -> list[ToolCall]:
-        """Finished calls in the order their results arrived, then running ones."""
+        """Finished and given-up calls in the order they ended, then running ones."""
         with self._lock:
             return [*self._finished, *self._running.values()]
 
@@ -287,8 +410,13 @@ class ToolUseHandler(BuiltinHandler):
 
     @property
     def unpaired_results(self) -> int:
-        """Results whose ``tool_use`` was never seen."""
+        """Results whose ``tool_use`` was never seen (or was given up)."""
         return self._unpaired_results
+
+    @property
+    def unanswered_calls(self) -> int:
+        """Calls given up as unanswered."""
+        return self._unanswered_calls
 
     @property
     def by_name(self) -> dict[str, int]:
@@ -323,12 +451,13 @@ class ErrorHandler(BuiltinHandler):
     Messages that are not errors (see :func:`~rxclaude.routing.kinds_of`) are ignored.
 
     Args:
-        keep: records kept in ``errors`` (the most recent; ``None`` keeps all).
+        keep: records kept in ``errors`` (the most recent; ``None`` keeps all). Each holds
+            its message, so the default is short.
     """
 
     kinds = (Kind.ERROR,)
 
-    def __init__(self, *, priority: int = 0, keep: int | None = 1000) -> None:
+    def __init__(self, *, priority: int = 0, keep: int | None = 100) -> None:
         super().__init__(priority=priority)
         self._errors: deque[ErrorRecord] = deque(maxlen=keep)
         self._by_source: Counter[str] = Counter()
@@ -439,16 +568,26 @@ class MetadataHandler(BuiltinHandler):
     ``total_cost_usd`` and ``modelUsage`` in a ``result`` are running totals of the session
     (the CLI process), so the latest one per session counts; ``usage`` is per turn, so the
     turns' usages are added up.
+
+    Args:
+        keep_sessions: sessions kept in ``cost_by_session`` (``None`` keeps all); beyond
+            it the session that reported least recently is dropped from it, and its
+            figures stay in the totals ``cost_usd`` and ``model_usage``. A dropped session
+            that reports again counts as a new one (its reports being running totals, its
+            earlier cost is then counted twice).
     """
 
     kinds = (Kind.METADATA,)
 
-    def __init__(self, *, priority: int = 0) -> None:
+    def __init__(self, *, priority: int = 0, keep_sessions: int | None = 100) -> None:
         super().__init__(priority=priority)
+        self._keep_sessions = _bound("keep_sessions", keep_sessions)
         self._init: InitMessage | None = None
         self._session_id: str | None = None
         self._cost_by_session: dict[str, float] = {}
         self._model_usage_by_session: dict[str, dict[str, dict[str, Any]]] = {}
+        self._dropped_cost = 0.0
+        self._dropped_model_usage: dict[str, Counter[str]] = {}
         self._usage: Counter[str] = Counter()
 
     def handle(self, message: Message) -> None:
@@ -464,12 +603,19 @@ class MetadataHandler(BuiltinHandler):
                 for name, value in message.usage.items()
                 if isinstance(value, int) and not isinstance(value, bool)
             }
+            keep = self._keep_sessions
             with self._lock:
                 self._session_id = session
                 if cost is not None:
+                    # latest report last, so that the least recent is dropped first
+                    self._cost_by_session.pop(session, None)
                     self._cost_by_session[session] = cost
+                    self._dropped_cost += sum(_drop_first_entries(self._cost_by_session, keep))
                 if message.model_usage:
+                    self._model_usage_by_session.pop(session, None)
                     self._model_usage_by_session[session] = message.model_usage
+                    for dropped in _drop_first_entries(self._model_usage_by_session, keep):
+                        _add_model_usage(self._dropped_model_usage, dropped)
                 self._usage.update(tokens)
 
     @property
@@ -509,13 +655,13 @@ class MetadataHandler(BuiltinHandler):
 
     @property
     def cost_usd(self) -> float:
-        """Estimated cost of every session seen."""
+        """Estimated cost of every session seen, dropped ones included."""
         with self._lock:
-            return sum(self._cost_by_session.values())
+            return self._dropped_cost + sum(self._cost_by_session.values())
 
     @property
     def cost_by_session(self) -> dict[str, float]:
-        """Estimated cost per session."""
+        """Estimated cost per kept session, the latest to report last."""
         with self._lock:
             return dict(self._cost_by_session)
 
@@ -528,18 +674,23 @@ class MetadataHandler(BuiltinHandler):
     @property
     def model_usage(self) -> dict[str, dict[str, float]]:
         """Per-model totals (``inputTokens``, ``costUSD``, …) over all sessions."""
-        totals: dict[str, Counter[str]] = {}
         with self._lock:
+            totals = {model: Counter(counts) for model, counts in self._dropped_model_usage.items()}
             sessions = list(self._model_usage_by_session.values())
         for per_model in sessions:
-            for model, usage in per_model.items():
-                numbers = {
-                    name: value
-                    for name, value in usage.items()
-                    if isinstance(value, int | float) and not isinstance(value, bool)
-                }
-                totals.setdefault(model, Counter()).update(numbers)
+            _add_model_usage(totals, per_model)
         return {model: dict(counts) for model, counts in totals.items()}
+
+
+def _add_model_usage(totals: dict[str, Counter[str]], per_model: dict[str, dict[str, Any]]) -> None:
+    """Add a session's ``modelUsage`` numbers to per-model ``totals``."""
+    for model, usage in per_model.items():
+        numbers = {
+            name: value
+            for name, value in usage.items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        }
+        totals.setdefault(model, Counter()).update(numbers)
 
 
 class StatusChange(NamedTuple):

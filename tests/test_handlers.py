@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import reactivex
 from corpus_files import EPOCH, bundled_recordings, decode, recording
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from reactivex.testing import ReactiveTest, TestScheduler
 
 from rxclaude.handlers import (
@@ -151,6 +153,130 @@ def test_text_per_message_and_per_session() -> None:
     assert multiturn.text_by_session == {session: multiturn.text}
 
 
+def assistant_text(text: str, message: str, session: str, parent: str | None = None) -> Message:
+    raw = {
+        "type": "assistant",
+        "message": {"id": message, "content": [{"type": "text", "text": text}]},
+        "parent_tool_use_id": parent,
+        "session_id": session,
+    }
+    return message_from_json(raw, received_at=EPOCH)
+
+
+def test_text_keeps_the_last_sessions_and_messages() -> None:
+    text = TextHandler(keep_sessions=2, keep_messages=3, keep_chars=None)
+    frames = [
+        ("a", "m1", "s1", None),
+        ("b", "m2", "s2", None),
+        ("c", "m3", "s1", None),
+        ("sub", "m4", "s1", "task"),  # a subagent's text: a message, in no session
+        ("d", "m5", "s3", None),  # third session: s1, which appeared first, is dropped
+        ("e", "m6", "s4", None),  # then s2
+        ("f", "m7", "s1", None),  # s1 again: a new entry, after s4
+    ]
+    for frame in frames:
+        text.handle(assistant_text(*frame))
+    assert list(text.text_by_session.items()) == [("s4", "e"), ("s1", "f")]
+    assert list(text.texts_by_message.items()) == [("m5", "d"), ("m6", "e"), ("m7", "f")]
+    assert text.text == text.live_text == "abcdef"  # keep_chars=None: all the text
+
+
+def many_sessions(handler: TextHandler, sessions: int, messages_per_session: int) -> str:
+    """Feed ``handler`` one text frame per message; the text of all of them."""
+    texts = []
+    for session in range(sessions):
+        for message in range(messages_per_session):
+            texts.append(f"<{session}.{message}>")
+            handler.handle(assistant_text(texts[-1], f"m{session}.{message}", f"s{session}"))
+    return "".join(texts)
+
+
+def test_text_bounds_by_default_and_none_lifts_them() -> None:
+    unbounded = TextHandler(keep_sessions=None, keep_messages=None, keep_chars=None)
+    everything = many_sessions(unbounded, sessions=150, messages_per_session=10)
+    assert (len(unbounded.text_by_session), len(unbounded.texts_by_message)) == (150, 1500)
+    assert unbounded.text == everything
+
+    bounded = TextHandler()
+    assert many_sessions(bounded, sessions=150, messages_per_session=10) == everything
+    assert list(bounded.text_by_session) == [f"s{n}" for n in range(50, 150)]
+    assert list(bounded.texts_by_message) == list(unbounded.texts_by_message)[500:]
+    assert bounded.text_by_session == {
+        key: value
+        for key, value in unbounded.text_by_session.items()
+        if key in bounded.text_by_session
+    }
+    assert bounded.text == everything  # under 1,000,000 characters: all of it
+
+
+def test_the_defaults_keep_all_of_one_long_session() -> None:
+    bounded, unbounded = TextHandler(), TextHandler(keep_messages=None, keep_chars=None)
+    for message in range(999):  # of 1000 characters each, one in seven a subagent's
+        parent = None if message % 7 else "task"
+        frame = assistant_text(f"{message:<1000}", f"m{message}", "s", parent)
+        bounded.handle(frame)
+        unbounded.handle(frame)
+    assert len(bounded.texts_by_message) == 999 and len(bounded.text) == 856 * 1000
+    assert bounded.text == unbounded.text
+    assert bounded.text_by_session == unbounded.text_by_session == {"s": unbounded.text}
+    assert bounded.texts_by_message == unbounded.texts_by_message
+
+
+TEXT_FRAMES = st.lists(
+    st.tuples(
+        st.text(alphabet="xyz", min_size=1, max_size=8),
+        st.sampled_from(["m1", "m2", "m3", "m4"]),
+        st.sampled_from(["s1", "s2", "s3"]),
+        st.sampled_from([None, "task"]),
+    ),
+    max_size=30,
+)
+
+
+@settings(derandomize=True, deadline=None, max_examples=300)
+@given(frames=TEXT_FRAMES, keep_chars=st.integers(0, 60))
+def test_keep_chars_keeps_the_end_of_the_text(
+    frames: list[tuple[str, str, str, str | None]], keep_chars: int
+) -> None:
+    text = TextHandler(keep_chars=keep_chars)
+    for frame in frames:
+        text.handle(assistant_text(*frame))
+
+    # The model: of all the frames' text, in order, the last keep_chars characters count.
+    first_kept = max(0, sum(len(frame[0]) for frame in frames) - keep_chars)
+    main, position = "", 0
+    by_session: dict[str, str] = {}
+    by_message: dict[str, str] = {}
+    for chars, message, session, parent in frames:
+        kept = chars[max(0, first_kept - position) :]
+        position += len(chars)
+        if kept:
+            by_message[message] = by_message.get(message, "") + kept
+            if parent is None:
+                main += kept
+                by_session[session] = by_session.get(session, "") + kept
+    assert (text.text, text.text_by_session, text.texts_by_message) == (
+        main,
+        by_session,
+        by_message,
+    )
+
+
+@pytest.mark.parametrize(
+    ("handler", "bound"),
+    [
+        (TextHandler, "keep_sessions"),
+        (TextHandler, "keep_messages"),
+        (TextHandler, "keep_chars"),
+        (ToolUseHandler, "keep_running"),
+        (MetadataHandler, "keep_sessions"),
+    ],
+)
+def test_bounds_cannot_be_negative(handler: type[BuiltinHandler], bound: str) -> None:
+    with pytest.raises(ValueError, match=f"{bound} must be None or at least 0, not -1"):
+        handler(**{bound: -1})
+
+
 # -- ToolUseHandler -----------------------------------------------------------------------
 
 
@@ -183,7 +309,7 @@ def test_every_tool_use_is_paired_with_its_result(name: str) -> None:
     tools = ToolUseHandler(result_chars=None)
     feed(tools, name)
     expected = tool_calls_in(raw_frames(name))
-    assert tools.running == [] and tools.unpaired_results == 0
+    assert tools.running == [] and tools.unpaired_results == tools.unanswered_calls == 0
     assert tools.count == len(expected) == len(tools.calls)
     for call in tools.calls:
         use, result = expected[call.id]["use"], expected[call.id]["result"]
@@ -252,6 +378,82 @@ def test_server_tools_unpaired_results_running_calls_and_limits() -> None:
     assert still_running is running
 
 
+def ndjson(*frames: dict[str, Any]) -> bytes:
+    return b"".join(json.dumps(frame).encode() + b"\n" for frame in frames)
+
+
+def tool_use_frame(call_id: str, session: str, parent: str | None = None) -> dict[str, Any]:
+    block = {"type": "tool_use", "id": call_id, "name": "Bash", "input": {}}
+    return {
+        "type": "assistant",
+        "message": {"content": [block]},
+        "parent_tool_use_id": parent,
+        "session_id": session,
+    }
+
+
+def tool_result_frame(call_id: str, session: str) -> dict[str, Any]:
+    block = {"type": "tool_result", "tool_use_id": call_id, "content": "late"}
+    return {"type": "user", "message": {"content": [block]}, "session_id": session}
+
+
+def result_frame(session: str, cost: float = 0.0, **fields: Any) -> dict[str, Any]:
+    return {
+        "type": "result",
+        "subtype": "success",
+        "session_id": session,
+        "total_cost_usd": cost,
+        **fields,
+    }
+
+
+def test_a_turn_that_ends_gives_up_its_unanswered_calls() -> None:
+    router = Router.default()
+    tools = router.handlers.tool_use
+    assert ToolUseHandler.kinds == (Kind.TOOL_USE, Kind.COMPLETE)
+
+    def stream(*frames: dict[str, Any]) -> None:
+        reactivex.of(ndjson(*frames)).pipe(parse_json_frames(), route_by_type(router)).subscribe()
+
+    stream(
+        tool_use_frame("main", "s1"),
+        tool_use_frame("sub", "s1", parent="task"),  # a subagent's call: not given up
+        tool_use_frame("other", "s2"),  # another session's call: not given up
+        result_frame("s1"),
+    )
+    given_up, *running = tools.calls
+    assert (given_up.id, given_up.finished, given_up.duration, given_up.result_text) == (
+        "main",
+        False,
+        None,
+        None,
+    )
+    assert running == tools.running and [call.id for call in running] == ["sub", "other"]
+    assert (tools.count, tools.unanswered_calls, tools.unpaired_results) == (3, 1, 0)
+
+    stream(
+        tool_result_frame("main", "s1"), result_frame("s2")
+    )  # too late for "main"; s2's turn ends
+    assert [(call.id, call.name, call.finished) for call in tools.calls] == [
+        ("main", "Bash", False),
+        ("main", None, True),
+        ("other", "Bash", False),
+        ("sub", "Bash", False),
+    ]
+    assert (tools.unanswered_calls, tools.unpaired_results) == (2, 1)
+
+
+@pytest.mark.parametrize(("keep_running", "running"), [(2, 2), (1000, 1000), (None, 1500)])
+def test_running_calls_are_bounded(keep_running: int | None, running: int) -> None:
+    tools = ToolUseHandler(keep_running=keep_running, keep=None)
+    for n in range(1500):
+        tools.handle(message_from_json(tool_use_frame(f"t{n}", "s"), received_at=EPOCH))
+    assert [call.id for call in tools.running] == [f"t{n}" for n in range(1500 - running, 1500)]
+    assert tools.unanswered_calls == 1500 - running
+    assert [call.id for call in tools.calls] == [f"t{n}" for n in range(1500)]
+    assert tools.count == 1500 and not any(call.finished for call in tools.calls)
+
+
 # -- ErrorHandler -------------------------------------------------------------------------
 
 
@@ -307,6 +509,15 @@ def test_parse_and_handler_errors_are_recorded() -> None:
     assert parse_error.message.type == "parse_error"
     assert isinstance(handler_error.message, HandlerError)
     assert "broken raised LookupError('nope')" in handler_error.description
+
+
+def test_errors_keep_the_last_hundred_by_default() -> None:
+    errors = ErrorHandler()
+    for turn in range(150):
+        failed = result_frame("s", subtype="error_max_turns", errors=[f"turn {turn}"])
+        errors.handle(message_from_json(failed | {"is_error": True}))
+    assert errors.count == 150 and len(errors.errors) == 100
+    assert errors.errors[0].description == "error_max_turns: turn 50"
 
 
 # -- CompleteHandler, MetadataHandler -----------------------------------------------------
@@ -376,6 +587,39 @@ def test_metadata_adds_turns_and_sessions_up() -> None:
     (model,) = metadata.model_usage
     assert metadata.model_usage[model]["costUSD"] == pytest.approx(metadata.cost_usd)
     assert metadata.claude_code_version == "2.1.332"
+
+
+def test_metadata_keeps_the_sessions_that_reported_last_and_totals_all() -> None:
+    def usage(cost: float) -> dict[str, Any]:
+        return {"modelUsage": {"opus": {"costUSD": cost, "inputTokens": int(cost * 8)}}}
+
+    reports = [
+        result_frame("a", 1.0, **usage(1.0)),
+        result_frame("b", 0.5, **usage(0.5)),
+        result_frame("a", 2.0, **usage(2.0)),  # running totals: a reports again, is kept
+        result_frame("c", 0.25, **usage(0.25)),  # third session: b, the least recent, goes
+    ]
+    bounded, unbounded = MetadataHandler(keep_sessions=2), MetadataHandler(keep_sessions=None)
+    for raw in reports:
+        bounded.handle(message_from_json(raw, received_at=EPOCH))
+        unbounded.handle(message_from_json(raw, received_at=EPOCH))
+    assert list(bounded.cost_by_session.items()) == [("a", 2.0), ("c", 0.25)]
+    assert unbounded.cost_by_session == {"a": 2.0, "b": 0.5, "c": 0.25}
+    assert bounded.cost_usd == unbounded.cost_usd == 2.75
+    assert (
+        bounded.model_usage
+        == unbounded.model_usage
+        == {"opus": {"costUSD": 2.75, "inputTokens": 22}}
+    )
+    assert bounded.session_id == "c"
+
+
+def test_metadata_keeps_a_hundred_sessions_by_default() -> None:
+    metadata = MetadataHandler()
+    for session in range(150):
+        metadata.handle(message_from_json(result_frame(f"s{session}", 0.5), received_at=EPOCH))
+    assert list(metadata.cost_by_session) == [f"s{session}" for session in range(50, 150)]
+    assert metadata.cost_usd == 75.0
 
 
 # -- StatusHandler, SystemHandler, ProgressHandler ----------------------------------------

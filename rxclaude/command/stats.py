@@ -13,7 +13,8 @@ always present (a figure the stream did not give is ``null``):
     counts once for each of its kinds), ``system_subtypes`` (``system`` subtype → count).
 ``tools``
     ``calls`` (started), ``errors``, ``unpaired_results`` (results whose call was not
-    seen), ``running`` (calls still without a result), and ``by_name``: tool name →
+    seen), ``running`` (calls still without a result), ``unanswered`` (calls given up
+    without a result when their session's ``result`` came), and ``by_name``: tool name →
     ``{"calls", "errors", "finished", "duration_ms": {"total", "mean", "max"}}``. A
     duration runs from the arrival of the ``tool_use`` frame to that of its result, in
     this run: read from a file, it is a reading time, not the recorded one.
@@ -163,6 +164,7 @@ def _tools(session: Session) -> Document:
         "errors": tool_use.error_count,
         "unpaired_results": tool_use.unpaired_results,
         "running": len(tool_use.running),
+        "unanswered": tool_use.unanswered_calls,
         "by_name": by_name,
     }
 
