@@ -13,12 +13,14 @@ Rules, in the order they apply to each line:
 * Otherwise the line is examined (the slow path): several objects on one line are each
   a frame; a JSON object pretty-printed over several lines is put back together from
   the lines that cannot stand alone — but a line that is a JSON object by itself always
-  stands alone, so a broken line never swallows the frames after it. Everything else
-  becomes a :class:`~rxclaude.messages.ParseError` at its place in the stream.
+  stands alone, so a broken line never swallows the frames after it. Such an object may
+  nest at most :data:`MAX_NESTING_DEPTH` levels. Everything else becomes a
+  :class:`~rxclaude.messages.ParseError` at its place in the stream.
 * A line longer than ``max_frame_bytes`` becomes one ``frame_too_large`` error; its
   bytes are counted and dropped as they arrive, never buffered.
 * At the end, a last line without ``\\n`` is a frame if it is complete, and a
-  ``truncated`` error if the stream stopped inside it.
+  ``truncated`` error if the stream stopped inside it (at any byte: inside a literal, a
+  number, an escape or a UTF-8 character too).
 """
 
 from __future__ import annotations
@@ -47,9 +49,17 @@ from rxclaude.messages import (
 DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024
 """Frames longer than this (64 MiB) become ``frame_too_large`` errors."""
 
+MAX_NESTING_DEPTH = 512
+"""How deep an object spread over several lines may nest before it is an error.
+
+A fixed limit, checked as the lines arrive, so the outcome never depends on the caller's
+stack (the JSON decoders stop at the interpreter's recursion limit, which does).
+"""
+
 _BOM = "\ufeff"
 _JSON_WHITESPACE = re.compile(r"[ \t\n\r]*")
 _BLANK = b" \t\r"
+_TOO_DEEP = f"the JSON value nests deeper than {MAX_NESTING_DEPTH} levels"
 
 _RestKind = Literal["continues", "truncated", "invalid", "not_an_object"]
 _REST_REASONS: dict[_RestKind, ParseErrorReason] = {
@@ -59,6 +69,13 @@ _REST_REASONS: dict[_RestKind, ParseErrorReason] = {
     "not_an_object": "not_an_object",
 }
 
+# A value cut inside a literal, a number or an escape: the JSON decoder fails where one
+# of these begins, and it runs to the end of the text.
+_CUT_LITERAL = re.compile(r"t(?:ru?)?|f(?:a(?:ls?)?)?|n(?:ul?)?|-")
+_CUT_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.|(?:\.[0-9]+)?[eE][-+]?)")
+_NUMBER_CHARACTERS = frozenset("0123456789.eE+-")
+_CUT_ESCAPE = re.compile(r"u[0-9a-fA-F]{0,4}(?:\\(?:u[0-9a-fA-F]{0,3})?)?")  # from its "u"
+
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
@@ -67,17 +84,37 @@ def _reject_constant(name: str) -> Any:
 _strict_decoder = json.JSONDecoder(parse_constant=_reject_constant)
 
 
-def _classify_failure(error: ValueError | RecursionError, text: str) -> tuple[_RestKind, str]:
-    """Whether text that failed to decode is incomplete (and how) or just invalid."""
+def _classify_failure(
+    error: ValueError | RecursionError, text: str, start: int
+) -> tuple[_RestKind, str]:
+    """Whether ``text`` that failed to decode from ``start`` is incomplete (how) or invalid."""
     if isinstance(error, RecursionError):
-        return "invalid", "JSON nested too deeply"
+        return "invalid", _TOO_DEEP
     if not isinstance(error, json.JSONDecodeError):
         return "invalid", str(error)
     if error.msg.startswith("Unterminated string"):
         return "truncated", "the line ends inside a JSON string"
     if error.pos >= len(text.rstrip(" \t\n\r")):
         return "continues", "the JSON value is incomplete"
+    if _is_cut_token(error, text, start, len(text) - text.endswith("\r")):
+        return "truncated", "the line ends inside a JSON literal, number or escape"
     return "invalid", f"{error.msg} (character {error.pos} of the line)"
+
+
+def _is_cut_token(error: json.JSONDecodeError, text: str, start: int, end: int) -> bool:
+    """Whether the value from ``start`` fails only because ``text`` ends inside a token."""
+    position = error.pos
+    if error.msg.startswith("Invalid \\uXXXX escape"):
+        return _CUT_ESCAPE.fullmatch(text, position, end) is not None
+    if error.msg.startswith("Invalid \\escape"):  # a backslash, then the CRLF line end
+        return position == end - 1
+    if error.msg == "Expecting value":  # a value begins here: inside an object or array?
+        return position > start and _CUT_LITERAL.fullmatch(text, position, end) is not None
+    # A number just ended here ("Expecting ',' delimiter"): was it cut before "." or "e"?
+    begin = position
+    while begin > start and text[begin - 1] in _NUMBER_CHARACTERS:
+        begin -= 1
+    return begin < position and _CUT_NUMBER.fullmatch(text, begin, end) is not None
 
 
 class _Values:
@@ -96,10 +133,91 @@ class _Values:
                 value, end = _strict_decoder.raw_decode(text, position)
             except (ValueError, RecursionError) as error:
                 self.rest_start = position
-                self.rest_kind, self.detail = _classify_failure(error, text)
+                self.rest_kind, self.detail = _classify_failure(error, text, position)
                 return
             self.values.append((value, position, end))
             position = _JSON_WHITESPACE.match(text, end).end()  # type: ignore[union-attr]
+
+
+# One JSON token after optional whitespace; the group that matched says which kind.
+_TOKEN = re.compile(
+    r"[ \t\n\r]*+(?:"
+    r'("[^"\\\x00-\x1f]*+(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*+)*+")'
+    r"|(-?+(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?+(?:[eE][-+]?+[0-9]++)?+|true|false|null)"
+    r"|([{\[])|([}\]])|(:)|(,))"
+)
+_STRING, _SCALAR, _OPEN, _CLOSE, _COLON = 1, 2, 3, 4, 5
+# What may come next in an open object: the state of _OpenObject.
+_VALUE, _FIRST_VALUE, _KEY, _FIRST_KEY, _AFTER_KEY, _AFTER_VALUE = range(6)
+_VALUES = (_VALUE, _FIRST_VALUE)
+_ScanVerdict = Literal["open", "closed", "invalid", "too_deep"]
+
+
+class _OpenObject:
+    """The syntax of a JSON object whose ``{`` has been read, fed one line at a time.
+
+    Each line costs time in its own length only, so an object spread over many lines is
+    checked in linear time; it is decoded once, when its closing brace arrives.
+    """
+
+    __slots__ = ("expect", "open")
+
+    def __init__(self) -> None:
+        self.open = ["{"]
+        self.expect = _FIRST_KEY
+
+    def scan(self, text: str) -> _ScanVerdict:
+        """``"open"`` while ``text`` continues the object, ``"closed"`` once it ends in it.
+
+        ``"invalid"`` when ``text`` cannot continue it (the state is then undefined), and
+        ``"too_deep"`` when it nests deeper than :data:`MAX_NESTING_DEPTH`.
+        """
+        opened, expect = self.open, self.expect
+        position = 0
+        while (token := _TOKEN.match(text, position)) is not None:
+            position = token.end()
+            kind = token.lastindex
+            if kind == _STRING:
+                if expect in _VALUES:
+                    expect = _AFTER_VALUE
+                elif expect in (_KEY, _FIRST_KEY):
+                    expect = _AFTER_KEY
+                else:
+                    return "invalid"
+            elif kind == _SCALAR:
+                if expect not in _VALUES:
+                    return "invalid"
+                expect = _AFTER_VALUE
+            elif kind == _OPEN:
+                if expect not in _VALUES:
+                    return "invalid"
+                bracket = token[_OPEN]
+                opened.append(bracket)
+                if len(opened) > MAX_NESTING_DEPTH:
+                    return "too_deep"
+                expect = _FIRST_KEY if bracket == "{" else _FIRST_VALUE
+            elif kind == _CLOSE:
+                in_object = opened[-1] == "{"
+                if (token[_CLOSE] == "}") != in_object:
+                    return "invalid"
+                if expect not in (_AFTER_VALUE, _FIRST_KEY if in_object else _FIRST_VALUE):
+                    return "invalid"
+                opened.pop()
+                if not opened:
+                    return "closed"
+                expect = _AFTER_VALUE
+            elif kind == _COLON:
+                if expect != _AFTER_KEY:
+                    return "invalid"
+                expect = _VALUE
+            else:  # a comma
+                if expect != _AFTER_VALUE:
+                    return "invalid"
+                expect = _KEY if opened[-1] == "{" else _VALUE
+        self.expect = expect
+        if _JSON_WHITESPACE.match(text, position).end() < len(text):  # type: ignore[union-attr]
+            return "invalid"
+        return "open"
 
 
 class FrameDecoder:
@@ -132,6 +250,7 @@ class FrameDecoder:
         self._held_start = 0
         self._held_lines: list[str] = []
         self._held_length = 0
+        self._held_object = _OpenObject()
         self.last_result: ResultMessage | None = None
         """The last ``result`` frame decoded so far."""
 
@@ -146,11 +265,16 @@ class FrameDecoder:
             return
         now = self._now()
         position = self._line_start
-        if self._oversized_excerpt is not None or self._line_parts:
-            first = lines[0]
+        if self._oversized_excerpt is not None:
+            position = self._finish_oversized(lines[0], position, now)
             del lines[0]
-            position = self._complete_line(first, position, now)
-        position = self._decode_lines(lines, position, now, len(chunk) > self._max_frame_bytes)
+        elif self._line_parts:
+            # Joined here, so that every line is decoded at the same depth of the stack.
+            self._line_parts.append(lines[0])
+            lines[0] = b"".join(self._line_parts)
+            self._line_parts = []
+        check_size = self._line_length + len(chunk) > self._max_frame_bytes
+        position = self._decode_lines(lines, position, now, check_size)
         self._line_start = position
         self._line_length = 0
         if tail:
@@ -159,34 +283,37 @@ class FrameDecoder:
     def finish(self) -> None:
         """End of stream: decode or report the last line, and anything held back."""
         now = self._now()
-        if self._oversized_excerpt is not None or self._line_parts:
-            self._line_start = self._complete_line(b"", self._line_start, now)
-            self._line_length = 0
+        if self._oversized_excerpt is not None:
+            self._line_start = self._finish_oversized(b"", self._line_start, now)
+        elif self._line_parts:
+            line = b"".join(self._line_parts)
+            self._line_parts = []
+            self._line_start = self._decode_lines([line], self._line_start, now, False, True)
+        self._line_length = 0
         self._release_held(now, "the stream ended inside this JSON value")
 
     # -- the line in progress ---------------------------------------------------------
 
     def _extend_line(self, data: bytes) -> None:
         self._line_length += len(data)
-        if self._oversized_excerpt is not None:
+        excerpt = self._oversized_excerpt
+        if excerpt is not None:
+            if len(excerpt) < EXCERPT_BYTES:
+                self._oversized_excerpt = excerpt + data[: EXCERPT_BYTES - len(excerpt)]
             return
         if self._line_length <= self._max_frame_bytes:
             self._line_parts.append(data)
             return
-        head = b"".join(self._line_parts)[:EXCERPT_BYTES]
-        self._oversized_excerpt = (head + data[: EXCERPT_BYTES - len(head)])[:EXCERPT_BYTES]
+        self._line_parts.append(data[:EXCERPT_BYTES])
+        self._oversized_excerpt = b"".join(self._line_parts)[:EXCERPT_BYTES]
         self._line_parts = []
 
-    def _complete_line(self, last_part: bytes, position: int, now: datetime) -> int:
-        """Finish the line in progress with ``last_part``; return the next line's offset."""
-        length = self._line_length + len(last_part)
-        if self._oversized_excerpt is None:
-            self._line_parts.append(last_part)
-            line = b"".join(self._line_parts)
-            self._line_parts = []
-            return self._decode_lines([line], position, now, length > self._max_frame_bytes)
-        excerpt = self._oversized_excerpt
+    def _finish_oversized(self, last_part: bytes, position: int, now: datetime) -> int:
+        """Report the line over the limit, ending with ``last_part``; return the next offset."""
+        excerpt = self._oversized_excerpt or b""
+        excerpt += last_part[: EXCERPT_BYTES - len(excerpt)]
         self._oversized_excerpt = None
+        length = self._line_length + len(last_part)
         self._report_oversized(position, length, excerpt, now)
         return position + length + 1
 
@@ -204,11 +331,17 @@ class FrameDecoder:
     # -- complete lines -----------------------------------------------------------------
 
     def _decode_lines(
-        self, lines: list[bytes], position: int, now: datetime, check_size: bool
+        self,
+        lines: list[bytes],
+        position: int,
+        now: datetime,
+        check_size: bool,
+        at_end: bool = False,
     ) -> int:
         """Decode complete lines starting at stream offset ``position``; return the end.
 
-        ``check_size`` is False when the lines are known to fit under the limit.
+        ``check_size`` is False when the lines are known to fit under the limit; ``at_end``
+        is True for the last line of the stream, which has no line end.
         """
         emit = self._emit
         loads = self._json_decoder.decode
@@ -222,8 +355,13 @@ class FrameDecoder:
                 continue
             try:
                 raw = loads(line)
-            except Exception:  # any failure is examined, and classified, by the slow path
-                self._decode_slowly(line, position, now)
+            except RecursionError:
+                if held:
+                    self._decode_slowly(line, position, now, at_end)
+                else:
+                    self._report_too_deep(line, position, now)
+            except Exception:  # any other failure is examined, and classified, by the slow path
+                self._decode_slowly(line, position, now, at_end)
             else:
                 if raw.__class__ is dict and not held:
                     frame_type = raw.get("type")
@@ -235,17 +373,31 @@ class FrameDecoder:
                                 cls = SYSTEM_SUBTYPES.get(subtype, SystemMessage)
                     else:
                         frame_type, cls = "", UnknownMessage
-                    # A CRLF line end (b"\r" is 13) is not part of the frame.
-                    message = cls(frame_type, raw, position, length - (line[-1] == 13), now)
+                    # The span is the object's text: b"{" (123) to b"}" (125), without a
+                    # CRLF line end (b"\r" is 13) or blanks around it.
+                    if line[-1] == 125 and line[0] == 123:
+                        message = cls(frame_type, raw, position, length, now)
+                    elif line[-1] == 13 and line[-2] == 125 and line[0] == 123:
+                        message = cls(frame_type, raw, position, length - 1, now)
+                    else:
+                        start = position + length - len(line.lstrip(_BLANK))
+                        message = cls(frame_type, raw, start, len(line.strip(_BLANK)), now)
                     if cls is ResultMessage:
                         self.last_result = message  # type: ignore[assignment]
                     emit(message)
                 else:
-                    self._decode_slowly(line, position, now)
+                    self._decode_slowly(line, position, now, at_end)
             position += length + 1
         return position
 
-    def _decode_slowly(self, line: bytes, position: int, now: datetime) -> None:
+    def _report_too_deep(self, line: bytes, position: int, now: datetime) -> None:
+        content = line.strip(_BLANK)
+        offset = position + len(line) - len(line.lstrip(_BLANK))
+        self._error(
+            "invalid_json", offset, len(content), excerpt=content, detail=_TOO_DEEP, now=now
+        )
+
+    def _decode_slowly(self, line: bytes, position: int, now: datetime, at_end: bool) -> None:
         """Everything the fast path cannot take: junk, partial and multi-object lines.
 
         A trailing ``\\r`` stays in the text (it is JSON whitespace), so that character
@@ -258,24 +410,33 @@ class FrameDecoder:
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError as error:
-            self._release_held(now, "an invalid UTF-8 line interrupted this JSON value")
-            content = line.removesuffix(b"\r")
-            self._error(
-                "invalid_utf8",
-                position,
-                len(content),
-                excerpt=content,
-                detail=f"invalid UTF-8 at byte {position + error.start}: {error.reason}",
-                now=now,
-            )
-            return
-        if self._held_lines and self._continue_held(text, now):
+            if not at_end or error.reason != "unexpected end of data":
+                self._report_invalid_utf8(line, position, error, now)
+                return
+            # The stream stopped inside a character: its bytes become lone surrogates, so
+            # that inside a string it reads as a cut value (see _emit_values).
+            text = line.decode("utf-8", "surrogateescape")
+        if self._held_lines and self._continue_held(text, now, at_end):
             return
         start = 1 if position == 0 and text.startswith(_BOM) else 0
         self._emit_values(text, _Values(text, start), position, now)
 
-    def _continue_held(self, text: str, now: datetime) -> bool:
-        """Try ``text`` as the next line of the held-back value; True if it was used."""
+    def _report_invalid_utf8(
+        self, line: bytes, position: int, error: UnicodeDecodeError, now: datetime
+    ) -> None:
+        self._release_held(now, "an invalid UTF-8 line interrupted this JSON value")
+        content = line.removesuffix(b"\r")
+        self._error(
+            "invalid_utf8",
+            position,
+            len(content),
+            excerpt=content,
+            detail=f"invalid UTF-8 at byte {position + error.start}: {error.reason}",
+            now=now,
+        )
+
+    def _continue_held(self, text: str, now: datetime, at_end: bool) -> bool:
+        """Try ``text`` as the next line of the held-back object; True if it was used."""
         alone = _Values(text, 0)
         if alone.rest_start is None and alone.values and isinstance(alone.values[0][0], dict):
             self._release_held(now, "the next line is a JSON object of its own")
@@ -283,16 +444,26 @@ class FrameDecoder:
         if self._held_length + _utf8_length(text, 0, len(text)) > self._max_frame_bytes:
             self._release_held(now, "the value grew over the size limit", "frame_too_large")
             return False
-        joined = "\n".join([*self._held_lines, text])
-        combined = _Values(joined, 0)
-        if combined.values:
-            held_start = self._held_start
-            self._held_lines.clear()
-            self._held_length = 0
-            self._emit_values(joined, combined, held_start, now)
-            return True
-        if combined.rest_kind == "continues":
+        verdict = self._held_object.scan(text)
+        if verdict == "open":
             self._hold(text)
+            return True
+        if verdict == "too_deep":
+            self._release_held(
+                now, f"it nests deeper than {MAX_NESTING_DEPTH} levels", "invalid_json"
+            )
+            return False
+        joined = "\n".join([*self._held_lines, text])
+        if verdict == "closed":
+            combined = _Values(joined, 0)
+            if combined.values:
+                held_start = self._held_start
+                self._held_lines.clear()
+                self._held_length = 0
+                self._emit_values(joined, combined, held_start, now)
+                return True
+        elif at_end and _Values(joined, 0).rest_kind == "truncated":
+            self._hold(text)  # the stream stopped inside this object: finish() reports it
             return True
         self._release_held(now, "the lines after it do not complete it")
         return False
@@ -328,12 +499,24 @@ class FrameDecoder:
         rest_offset = position + _utf8_length(text, 0, rest_start)
         rest = text[rest_start:]
         if rest_kind == "continues" and rest.startswith("{"):
-            self._held_start = rest_offset
-            self._hold(rest)
-            return
+            held_object = _OpenObject()
+            verdict = held_object.scan(rest[1:])
+            if verdict == "open":
+                self._held_start = rest_offset
+                self._held_object = held_object
+                self._hold(rest)
+                return
+            if verdict == "too_deep":
+                rest_kind, detail = "invalid", _TOO_DEEP
         reason: ParseErrorReason = _REST_REASONS[rest_kind]
-        content = rest.rstrip(" \t\r").encode("utf-8")
-        self._error(reason, rest_offset, len(content), excerpt=content, detail=detail, now=now)
+        content = rest.rstrip(" \t\r")
+        try:
+            excerpt = content.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: the stream stopped inside a character
+            excerpt = content.encode("utf-8", "surrogateescape")
+            if reason != "truncated":
+                reason, detail = "invalid_utf8", "the stream ended inside a UTF-8 character"
+        self._error(reason, rest_offset, len(excerpt), excerpt=excerpt, detail=detail, now=now)
 
     # -- values held back across lines ---------------------------------------------
 
@@ -347,7 +530,8 @@ class FrameDecoder:
         """Report the held-back lines as one error: they never became a JSON object."""
         if not self._held_lines:
             return
-        data = "\n".join(self._held_lines).encode("utf-8")
+        text = "\n".join(self._held_lines).rstrip(" \t\r\n")
+        data = text.encode("utf-8", "surrogateescape")
         self._held_lines.clear()
         self._held_length = 0
         self._error(
@@ -387,6 +571,6 @@ def _json_type_name(value: Any) -> str:
 
 
 def _utf8_length(text: str, begin: int, end: int) -> int:
-    """Bytes of ``text[begin:end]`` in UTF-8 (the text came from valid UTF-8)."""
+    """Bytes of ``text[begin:end]`` in UTF-8 (lone surrogates stand for one byte each)."""
     piece = text[begin:end]
-    return len(piece) if piece.isascii() else len(piece.encode("utf-8"))
+    return len(piece) if piece.isascii() else len(piece.encode("utf-8", "surrogateescape"))

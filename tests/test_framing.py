@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 from corpus_files import SHARED_CORPUS, bundled_recordings, decode, recording
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rxclaude import framing
+from rxclaude.framing import MAX_NESTING_DEPTH
 from rxclaude.messages import (
     AssistantMessage,
     ClaudeMessage,
@@ -80,6 +84,17 @@ def test_crlf_line_end_is_not_part_of_the_frame() -> None:
     assert (second.offset, second.nbytes) == (14, 12)
 
 
+def test_blanks_around_a_frame_are_not_part_of_its_span() -> None:
+    stream = b' \t{"type":"a"}  \n{"type":"b"} \r\n\t{"type":"c"}\r\n{"type":"d"}\r\n'
+    messages = decode(stream)
+    assert [stream[m.offset : m.offset + m.nbytes] for m in messages] == [
+        b'{"type":"a"}',
+        b'{"type":"b"}',
+        b'{"type":"c"}',
+        b'{"type":"d"}',
+    ]
+
+
 def test_blank_and_whitespace_lines_are_skipped() -> None:
     stream = b'\n\n  \t \r\n{"type":"a"}\n\n\n{"type":"b"}\n   '
     assert kinds(decode(stream)) == ["a", "b"]
@@ -138,6 +153,36 @@ def test_junk_after_an_unfinished_object_ends_the_attempt_and_is_reported() -> N
     assert kinds(decode(stream)) == ["truncated", "invalid_json", "b"]
 
 
+def test_an_object_over_many_lines_costs_linear_decoding_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each line is checked once as it arrives; the whole object is decoded once, at its end."""
+    decoded: list[int] = []
+    strict_decoder = framing._strict_decoder
+
+    class CountingDecoder:
+        def raw_decode(self, text: str, position: int) -> tuple[Any, int]:
+            decoded.append(len(text) - position)
+            return strict_decoder.raw_decode(text, position)
+
+    monkeypatch.setattr(framing, "_strict_decoder", CountingDecoder())
+    stream = b'{"type":"x",\n' + b'"k":1,\n' * 2000 + b'"z":0}\n{"type":"b"}\n'
+    assert kinds(decode(stream)) == ["x", "b"]
+    assert sum(decoded) < 3 * len(stream)
+
+
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n"], ids=["LF", "CRLF"])
+@pytest.mark.parametrize("cut_line", [b' "text": "cut her', b' "text": "cut\\'], ids=["text", "\\"])
+def test_a_line_of_an_object_over_lines_cut_inside_a_string_ends_the_attempt(
+    line_end: bytes, cut_line: bytes
+) -> None:
+    """A string cannot go on over a line end: the lines so far are one error, CRLF or not."""
+    lines = [b"{", b' "type": "x",', cut_line, b' "more": 1', b"}", b'{"type":"b"}']
+    messages = decode(line_end.join(lines) + line_end)
+    assert kinds(messages) == ["truncated", "invalid_json", "invalid_json", "invalid_json", "b"]
+    assert (messages[0].offset, messages[0].nbytes) == (0, len(line_end.join(lines[:2])))
+
+
 def test_object_followed_by_junk_on_one_line_keeps_the_object() -> None:
     messages = decode(b'{"type":"a"} trailing junk\n')
     assert kinds(messages) == ["a", "invalid_json"]
@@ -182,6 +227,48 @@ def test_deeply_nested_json_is_an_error_not_a_crash() -> None:
     assert kinds(messages) == ["invalid_json", "b"]
 
 
+def test_a_line_nested_too_deeply_is_one_invalid_json_error_over_its_json_text() -> None:
+    deep = b"[" * 5000 + b"]" * 5000
+    before = b'{"type":"a"}\n\t'
+    messages = decode(before + deep + b' \n{"type":"b"}\n')
+    assert kinds(messages) == ["a", "invalid_json", "b"]
+    error = messages[1]
+    assert isinstance(error, ParseError)
+    assert (error.offset, error.nbytes, error.excerpt) == (len(before), len(deep), deep[:200])
+    assert "nests deeper than" in error.detail
+
+
+def nested_over_lines(depth: int) -> bytes:
+    """``depth`` objects, each in the one before, one level per line."""
+    return b'{"a":\n' * depth + b"0" + b"\n}" * depth
+
+
+def on_a_deeper_stack(frames: int, function: Callable[[], list[Message]]) -> list[Message]:
+    """``function()`` called under ``frames`` more stack frames."""
+    return function() if frames == 0 else on_a_deeper_stack(frames - 1, function)
+
+
+def test_an_object_over_lines_may_nest_up_to_the_limit() -> None:
+    at_limit = nested_over_lines(MAX_NESTING_DEPTH)
+    (message,) = decode(at_limit + b"\n")
+    assert isinstance(message, UnknownMessage)
+    assert (message.offset, message.nbytes) == (0, len(at_limit))
+    assert message.raw == json.loads(at_limit)
+
+
+def test_an_object_over_lines_nested_deeper_is_an_error_whatever_the_chunks_and_stack() -> None:
+    stream = nested_over_lines(MAX_NESTING_DEPTH + 1) + b'\n{"type":"b"}\n'
+    messages = decode(stream)
+    error = messages[0]
+    assert isinstance(error, ParseError) and error.reason == "invalid_json"
+    assert (error.offset, error.nbytes) == (0, len(b'{"a":\n' * MAX_NESTING_DEPTH) - 1)
+    assert f"deeper than {MAX_NESTING_DEPTH} levels" in error.detail
+    assert messages[-1].type == "b"
+    for size in (1, 5, 4096):
+        assert decode([stream[i : i + size] for i in range(0, len(stream), size)]) == messages
+    assert on_a_deeper_stack(400, lambda: decode(stream)) == messages
+
+
 def test_big_integers_beyond_64_bits_still_parse() -> None:
     (message,) = decode(b'{"type":"a","n":123456789012345678901234567890}\n')
     assert isinstance(message, ClaudeMessage)
@@ -208,6 +295,88 @@ def test_stream_ending_inside_a_pretty_printed_object_is_truncated() -> None:
     assert kinds(messages) == ["a", "truncated"]
 
 
+CUT_AT_THE_END = [
+    *(
+        cut.encode()
+        for cut in [
+            '{"a":t',
+            '{"a":tru',
+            '{"a":f',
+            '{"a":fals',
+            '{"a":nu',
+            '{"a":-',
+            '{"a":-1.',
+            '{"a":1.5e',
+            '{"a":[1e+',
+            '{"a":"\\',
+            '{"a":"\\u',
+            '{"a":"\\u00e',
+            '{"a":"\\ud83d',
+            '{"a":"\\ud83d\\ude0',
+        ]
+    ),
+    '{"a":"é'.encode()[:-1],
+    '{"a":"日'.encode()[:-2],
+    *('{"a":"x😀'.encode()[:-cut] for cut in (1, 2, 3)),
+]
+
+
+@pytest.mark.parametrize("cut", CUT_AT_THE_END, ids=repr)
+def test_a_frame_cut_inside_any_token_at_the_end_of_the_stream_is_truncated(cut: bytes) -> None:
+    before = b'{"type":"a"}\n'
+    for chunks in ([before + cut], [before + cut[:-1], cut[-1:]]):
+        _, error = decode(chunks)
+        assert isinstance(error, ParseError) and error.reason == "truncated", chunks
+        assert (error.offset, error.nbytes, error.excerpt) == (len(before), len(cut), cut)
+
+
+@pytest.mark.parametrize(
+    ("last_line", "reason"),
+    [
+        (b'{"a":tx', "invalid_json"),
+        (b'{"a":1.5.', "invalid_json"),
+        (b'{"a":true.', "invalid_json"),
+        (b'{"a":"\\u00zz', "invalid_json"),
+        (b"t", "invalid_json"),
+        (b"caf\xc3", "invalid_utf8"),
+        (b'{"a":tr\xc3', "invalid_utf8"),
+        (b'{"a":"\xc3(', "invalid_utf8"),
+    ],
+)
+def test_a_last_line_that_no_more_bytes_could_complete_keeps_its_reason(
+    last_line: bytes, reason: str
+) -> None:
+    _, error = decode(b'{"type":"a"}\n' + last_line)
+    assert isinstance(error, ParseError)
+    assert (error.reason, error.offset, error.excerpt) == (reason, 13, last_line)
+
+
+def test_only_the_end_of_the_stream_cuts_a_character() -> None:
+    cut = '{"a":"é'.encode()[:-1]
+    assert kinds(decode(cut + b'\n{"type":"b"}\n')) == ["invalid_utf8", "b"]
+
+
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n"], ids=["LF", "CRLF"])
+def test_a_line_cut_inside_a_literal_mid_stream_is_truncated(line_end: bytes) -> None:
+    messages = decode(b'{"type":"a","b":fal' + line_end + b'{"type":"b"}' + line_end)
+    assert kinds(messages) == ["truncated", "b"]
+    assert (messages[0].offset, messages[0].nbytes) == (0, 19)
+
+
+@pytest.mark.parametrize(
+    "cut",
+    ['{\n  "type": "x",\n  "text": "日本'.encode()[:-1], b'{\n  "type": "x",\n  "ok": nu'],
+    ids=["inside a character", "inside a literal"],
+)
+def test_an_object_over_lines_cut_at_the_end_of_the_stream_is_one_truncated_error(
+    cut: bytes,
+) -> None:
+    before = b'{"type":"a"}\n'
+    _, error = decode(before + cut)
+    assert isinstance(error, ParseError) and error.reason == "truncated"
+    assert (error.offset, error.nbytes, error.excerpt) == (len(before), len(cut), cut)
+
+
 # -- size limit ------------------------------------------------------------------------
 
 
@@ -229,6 +398,19 @@ def test_oversized_last_line_without_newline_is_reported() -> None:
     messages = decode([b'{"type":"a"}\n', b"y" * 3000], max_frame_bytes=1000)
     assert kinds(messages) == ["a", "frame_too_large"]
     assert messages[1].nbytes == 3000
+
+
+@pytest.mark.parametrize("line_end", [b"\n", b""], ids=["with a line end", "last line"])
+@pytest.mark.parametrize("chunk_size", [1, 7, 150, 301])
+def test_the_excerpt_of_a_line_over_a_small_limit_is_its_first_200_bytes(
+    chunk_size: int, line_end: bytes
+) -> None:
+    line = bytes(range(48, 123)) * 4
+    stream = line + line_end
+    messages = decode([stream[i : i + chunk_size] for i in range(0, len(stream), chunk_size)], 10)
+    (error,) = messages
+    assert isinstance(error, ParseError) and error.reason == "frame_too_large"
+    assert (error.nbytes, error.excerpt) == (len(line), line[:200])
 
 
 def test_frame_exactly_at_the_limit_is_accepted() -> None:

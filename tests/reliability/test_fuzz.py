@@ -299,12 +299,6 @@ def test_ten_thousand_levels_of_nesting_are_errors_not_crashes(
         assert errors, "10,000 levels of nesting decoded as a frame"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="how deep a value may nest before it is an error depends on the caller's stack "
-    "depth (json and msgspec stop at the interpreter's recursion limit), and the chunk "
-    "boundaries change the stack depth FrameDecoder decodes at",
-)
 def test_deep_nesting_over_many_lines_decodes_the_same_in_any_chunks() -> None:
     """10,000 levels of objects, one per line: the lines are held and tried together."""
     deep = deep_nesting(b'{"a":', True, b"\n")
@@ -342,12 +336,6 @@ def test_each_line_that_cannot_continue_is_exactly_one_item(
     assert snapshot.messages_received - snapshot.parse_errors == kinds.count("frame")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FrameDecoder stops filling the excerpt of a long line once the line is over "
-    "the limit, so with max_frame_bytes under 200 the excerpt holds only the bytes "
-    "buffered until then",
-)
 def test_the_excerpt_of_a_long_line_does_not_depend_on_the_chunks() -> None:
     line = bytes(range(48, 123)) * 4  # 300 bytes
     for chunk_size in (1, 7, 50, 301):
@@ -366,12 +354,6 @@ CUT_FRAMES = [
 """A real frame with literals and UTF-8, and one with every kind of JSON token."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a frame cut at the end of the stream inside a literal (tr, fals, nu), a number "
-    "(1., 1e, -), a \\u escape or a multi-byte UTF-8 character is reported as invalid_json or "
-    "invalid_utf8 instead of truncated",
-)
 def test_a_frame_cut_at_any_byte_at_the_end_of_the_stream_is_truncated() -> None:
     misreported: dict[bytes, str] = {}
     for frame in CUT_FRAMES:
@@ -383,11 +365,6 @@ def test_a_frame_cut_at_any_byte_at_the_end_of_the_stream_is_truncated() -> None
     assert misreported == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a frame alone on its line keeps the blanks around it in its span (offset, "
-    "nbytes) when the fast path decodes it; the README says the span is exactly the JSON",
-)
 def test_a_frame_span_is_exactly_its_json_text_even_with_blanks_around_it() -> None:
     stream = b' \t{"type":"a"}  \n{"type":"b"}\t\r\n'
     assert [stream[m.offset : m.offset + m.nbytes] for m in decode_whole(stream, 1000)] == [
@@ -500,11 +477,6 @@ assert [item.type for item in items] == ["x", "b"], items
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FrameDecoder._continue_held decodes all held lines again for every new line: "
-    "an object spread over n lines costs O(n^2) (40,000 lines of 7 bytes take minutes)",
-)
 def test_an_object_spread_over_many_lines_is_decoded_in_time() -> None:
     """A 280 KB object over 40,000 short lines: linear work takes well under a second."""
     command = [sys.executable, "-c", MANY_LINES_SCRIPT, "40000"]
