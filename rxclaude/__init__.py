@@ -37,7 +37,7 @@ from rxclaude.content import (
     UnknownBlock,
 )
 from rxclaude.facade import StreamHandler, StreamSource
-from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES, FrameDecoder
+from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES, MAX_NESTING_DEPTH, FrameDecoder
 from rxclaude.handlers import (
     BuiltinHandler,
     BuiltinHandlers,
@@ -111,6 +111,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ALL",
     "DEFAULT_MAX_FRAME_BYTES",
+    "MAX_NESTING_DEPTH",
     "Adaptive",
     "ApiRetryMessage",
     "AssembledMessage",
