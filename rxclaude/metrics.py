@@ -340,7 +340,7 @@ class StreamMetrics:
         self._started: float | None = None
         self._stopped = 0.0
         # Held weakly: a finished pipeline's operators must not live as long as the metrics.
-        self._backpressures: list[weakref.ref[Backpressure]] = []
+        self._backpressures: list[tuple[weakref.ref[Backpressure], abc.DisposableBase]] = []
         self._events: Counter[BackpressureEventKind] = Counter()
         self._event_subscriptions = CompositeDisposable()
         self._routers: dict[int, _AttachedRouter] = {}  # by id(router)
@@ -352,18 +352,31 @@ class StreamMetrics:
         """Count ``backpressure``'s events from now on and report its buffer's utilisation
         (for as long as something else keeps the operator alive: it is held weakly)."""
         subscription = backpressure.events.subscribe(self._count_event)
-
-        def forget(reference: weakref.ref[Backpressure]) -> None:
-            with self._lock:
-                self._backpressures.remove(reference)
-            self._event_subscriptions.remove(subscription)
-
         with self._lock:
-            if any(known() is backpressure for known in self._backpressures):
-                subscription.dispose()
-                return
-            self._backpressures.append(weakref.ref(backpressure, forget))
-        self._event_subscriptions.add(subscription)
+            collected = self._forget_collected_backpressures()
+            known = any(reference() is backpressure for reference, _ in self._backpressures)
+            if not known:
+                self._backpressures.append((weakref.ref(backpressure), subscription))
+        self._drop_subscriptions(collected)
+        if known:
+            subscription.dispose()
+        else:
+            self._event_subscriptions.add(subscription)
+
+    def _forget_collected_backpressures(self) -> list[abc.DisposableBase]:
+        """Drops the backpressures that no longer exist (lock held); returns their event
+        subscriptions. Pruned here rather than in a weakref callback, which the garbage
+        collector could run on a thread that holds the lock."""
+        live = [entry for entry in self._backpressures if entry[0]() is not None]
+        collected = [
+            subscription for reference, subscription in self._backpressures if reference() is None
+        ]
+        self._backpressures = live
+        return collected
+
+    def _drop_subscriptions(self, subscriptions: list[abc.DisposableBase]) -> None:
+        for subscription in subscriptions:
+            self._event_subscriptions.remove(subscription)
 
     def attach_router(self, router: Router) -> None:
         """Take per-kind counts from ``router`` (what it routes from now on), for good.
@@ -500,9 +513,11 @@ class StreamMetrics:
                 elapsed = (now if self._recorders else self._stopped) - self._started
             streams_active = len(self._recorders)
             events = dict(self._events)
-            backpressures = [bp for reference in self._backpressures if (bp := reference())]
+            collected = self._forget_collected_backpressures()
+            backpressures = [bp for reference, _ in self._backpressures if (bp := reference())]
             routed_kinds = dict(self._kinds_of_detached)
             routers = list(self._routers.values())
+        self._drop_subscriptions(collected)
         return _make_snapshot(
             totals,
             elapsed=elapsed,

@@ -146,6 +146,20 @@ def test_router_kinds_outlive_the_streams_and_the_router_is_let_go() -> None:
     assert metrics.snapshot().by_kind == {kind: 2 * count for kind, count in by_kind.items()}
 
 
+def test_backpressures_are_reported_while_they_exist() -> None:
+    metrics = StreamMetrics()
+    kept, dropped = backpressure(Policy.BLOCK, buffer_size=8), backpressure(Policy.BLOCK)
+    metrics.attach_backpressure(kept)
+    metrics.attach_backpressure(dropped)
+    metrics.attach_backpressure(kept)  # once only
+    assert metrics.snapshot().buffer_capacity == 8 + 1024
+    reference = weakref.ref(dropped)
+    del dropped
+    gc.collect()
+    assert reference() is None
+    assert metrics.snapshot().buffer_capacity == 8
+
+
 def test_attach_router_keeps_counting_beyond_measured_streams() -> None:
     metrics = StreamMetrics()
     router = Router()
