@@ -1,4 +1,4 @@
-"""What the benchmark modules share: units, the failure type, draining an observable."""
+"""What the benchmark modules share: units, the failure type, case d's stages, draining."""
 
 from __future__ import annotations
 
@@ -7,8 +7,20 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from rxclaude import (
+    Policy,
+    Router,
+    StreamMetrics,
+    backpressure,
+    measure,
+    parse_json_frames,
+    route_by_type,
+)
+
 if TYPE_CHECKING:
     from reactivex import Observable
+
+    from rxclaude import Message
 
 MB = 1_000_000  # throughput and corpus sizes are decimal megabytes
 MIB = 1 << 20  # memory is reported in MiB
@@ -28,6 +40,18 @@ class CaseUnavailableError(Exception):
 def timeout_for(path: str | os.PathLike[str]) -> float:
     """Generous completion deadline: 30 s plus 1 s per MB (a hang must not block forever)."""
     return 30.0 + os.path.getsize(path) / MB
+
+
+def full_pipeline(source: Observable[bytes], metrics: StreamMetrics) -> Observable[Message]:
+    """Case d's stages after its source, as every full-pipeline case runs them:
+    ``parse_json_frames() | backpressure(BLOCK) | route_by_type(Router.default()) |
+    measure(metrics)``."""
+    return source.pipe(
+        parse_json_frames(),
+        backpressure(Policy.BLOCK),
+        route_by_type(Router.default()),
+        measure(metrics),
+    )
 
 
 def drain(source: Observable[Any], timeout: float) -> int:

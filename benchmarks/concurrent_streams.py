@@ -20,17 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import MB, BenchmarkError
-from rxclaude import (
-    Policy,
-    Router,
-    StreamMetrics,
-    backpressure,
-    from_cli,
-    measure,
-    parse_json_frames,
-    route_by_type,
-)
+from benchmarks.common import MB, BenchmarkError, full_pipeline
+from rxclaude import StreamMetrics, from_cli
 
 THREADS_PER_STREAM = 3
 """from_cli's stdout reader and stderr drain, and backpressure's consumer."""
@@ -117,12 +108,7 @@ class ConcurrentStreams:
         finished = threading.Semaphore(0)
         subscriptions = []
         for index in range(self.streams):
-            pipeline = from_cli(self.command(self.path)).pipe(
-                parse_json_frames(),
-                backpressure(Policy.BLOCK),
-                route_by_type(Router.default()),
-                measure(metrics),
-            )
+            pipeline = full_pipeline(from_cli(self.command(self.path)), metrics)
             subscriptions.append(
                 pipeline.subscribe(*_counting_observer(counts, index, errors, finished))
             )

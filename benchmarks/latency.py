@@ -24,19 +24,9 @@ from typing import Any
 
 from reactivex import operators as ops
 
-from benchmarks.common import BenchmarkError, drain
+from benchmarks.common import BenchmarkError, drain, full_pipeline
 from benchmarks.paced_writer import STAMP_KEY
-from rxclaude import (
-    Message,
-    Policy,
-    Router,
-    StreamMetrics,
-    backpressure,
-    from_cli,
-    measure,
-    parse_json_frames,
-    route_by_type,
-)
+from rxclaude import Message, StreamMetrics, from_cli
 
 WRITER = Path(__file__).with_name("paced_writer.py")
 
@@ -63,13 +53,8 @@ def run_latency(path: str, rate: float, seconds: float) -> dict[str, Any]:
             sent.append(stamp)
             handled.append(now)
 
-    pipeline = from_cli([sys.executable, str(WRITER), path, str(count), repr(rate)]).pipe(
-        parse_json_frames(),
-        backpressure(Policy.BLOCK),
-        route_by_type(Router.default()),
-        measure(metrics),
-        ops.do_action(record),
-    )
+    source = from_cli([sys.executable, str(WRITER), path, str(count), repr(rate)])
+    pipeline = full_pipeline(source, metrics).pipe(ops.do_action(record))
     delivered = drain(pipeline, timeout=2 * seconds + 30.0)
     snapshot = metrics.snapshot()
     if delivered != count or snapshot.messages_received != count:

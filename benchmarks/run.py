@@ -39,6 +39,7 @@ from benchmarks.common import (
     CaseUnavailableError,
     Runner,
     drain,
+    full_pipeline,
     timeout_for,
 )
 from benchmarks.concurrent_streams import ConcurrentStreams
@@ -124,21 +125,12 @@ def _prepare_backpressure(_path: str, _lines: int) -> Prepared:
 
 
 def _prepare_full_pipeline(_path: str, _lines: int) -> Prepared:
-    from rxclaude.backpressure import Policy, backpressure  # noqa: PLC0415
-    from rxclaude.metrics import StreamMetrics, measure  # noqa: PLC0415
-    from rxclaude.parse import parse_json_frames  # noqa: PLC0415
-    from rxclaude.routing import Router, route_by_type  # noqa: PLC0415
+    from rxclaude.metrics import StreamMetrics  # noqa: PLC0415
     from rxclaude.sources import from_file  # noqa: PLC0415
 
     def run(path: str) -> int:
         metrics = StreamMetrics()
-        pipeline = from_file(path).pipe(
-            parse_json_frames(),
-            backpressure(Policy.BLOCK),
-            route_by_type(Router.default()),
-            measure(metrics),
-        )
-        count = drain(pipeline, timeout_for(path))
+        count = drain(full_pipeline(from_file(path), metrics), timeout_for(path))
         if metrics.snapshot().messages_received != count:
             raise BenchmarkError("measure's messages_received differs from the count")
         return count
