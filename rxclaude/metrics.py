@@ -367,10 +367,12 @@ class StreamMetrics:
         """Drops the backpressures that no longer exist (lock held); returns their event
         subscriptions. Pruned here rather than in a weakref callback, which the garbage
         collector could run on a thread that holds the lock."""
-        live = [entry for entry in self._backpressures if entry[0]() is not None]
-        collected = [
-            subscription for reference, subscription in self._backpressures if reference() is None
-        ]
+        live, collected = [], []
+        for reference, subscription in self._backpressures:
+            if reference() is None:
+                collected.append(subscription)
+            else:
+                live.append((reference, subscription))
         self._backpressures = live
         return collected
 
