@@ -41,6 +41,12 @@ Design decisions:
   0.59 to 0.65 of the pipeline without the stage (0.74 to 0.86 in a fresh process).
   A consumer wakes blocked producers once a quarter of the capacity is free, or when it
   takes the next batch.
+* **Fusion with the parser.** Placed right after ``parse_json_frames``, the operator takes
+  each decoded chunk's messages as one list (``BatchingObservable.subscribe_batches``): one
+  lock, one peak check and at most one wake-up per chunk when they fit; otherwise it falls
+  back to item by item, so the policies see exactly what they would have. Items, order and
+  terminal signals are the same as through a plain ``subscribe`` (measured: 0.44 to 0.28 µs
+  an item for the hand-off).
 * **Terminal signals** (source completion or error, overflow, a failing ``on_drop``, a
   detected deadlock) queue behind the buffered items and end the subscription; the
   operator then stops accepting items and disposes its source subscription where it ended
@@ -100,6 +106,8 @@ from reactivex.scheduler import (
     VirtualTimeScheduler,
 )
 from reactivex.subject import Subject
+
+from rxclaude._batches import BatchingObservable
 
 __all__ = [
     "Adaptive",
@@ -550,6 +558,33 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
             lock.release()
         if slow:
             self._offer(value)
+        elif schedule_drain:
+            self._schedule_drain()
+
+    def on_next_batch(self, items: list[Any]) -> None:
+        """``on_next`` for each of ``items`` (from a fused source such as
+        ``parse_json_frames``): one lock for the whole list when it fits."""
+        count = len(items)
+        retired = self._retired
+        try:  # the same release pace as on_next: two delivered items per new one
+            for _ in range(min(2 * count, len(retired))):
+                retired.popleft()
+        except IndexError:  # another producer emptied it first
+            pass
+        lock = self._lock
+        lock.acquire()
+        try:
+            size = len(self._pending) + self._taken - self._handed
+            fits = size + count <= self._fast_limit
+            if fits:
+                self._pending.extend(items)
+                self._peak_size = max(self._peak_size, size + count)
+                schedule_drain = self._idle and self._wake_consumer()
+        finally:
+            lock.release()
+        if not fits:
+            for item in items:
+                self.on_next(item)
         elif schedule_drain:
             self._schedule_drain()
 
@@ -1061,7 +1096,10 @@ class Backpressure:
                 self._live[buffer] = None
                 self._latest = buffer
             buffer.start()
-            buffer.attach(source.subscribe(buffer, scheduler=scheduler))
+            if isinstance(source, BatchingObservable):
+                buffer.attach(source.subscribe_batches(buffer, scheduler=scheduler))
+            else:
+                buffer.attach(source.subscribe(buffer, scheduler=scheduler))
             return Disposable(buffer.dispose)
 
         return Observable(subscribe)

@@ -9,6 +9,7 @@ from reactivex import Observable, abc
 from reactivex.disposable import SingleAssignmentDisposable
 from reactivex.scheduler import CurrentThreadScheduler
 
+from rxclaude._batches import BatchingObservable, BatchObserver
 from rxclaude.cli import CLIProcessError
 from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES, FrameDecoder
 from rxclaude.messages import Message, ParseError
@@ -66,62 +67,113 @@ def parse_json_frames(
         raise ValueError(f"max_frame_bytes must be positive, not {max_frame_bytes}")
 
     def operator(source: Observable[bytes]) -> Observable[Message]:
-        def subscribe(
-            observer: abc.ObserverBase[Message],
-            subscribe_scheduler: abc.SchedulerBase | None = None,
-        ) -> abc.DisposableBase:
-            clock = scheduler or subscribe_scheduler or CurrentThreadScheduler.singleton()
-            stopped = False
-            emit: Callable[[Message], None] = observer.on_next
-            if on_error == "raise":
-
-                def emit(message: Message) -> None:
-                    if isinstance(message, ParseError):
-                        raise FrameDecodeError(message)
-                    observer.on_next(message)
-
-            decoder = FrameDecoder(emit, lambda: clock.now, max_frame_bytes)
-            subscription = SingleAssignmentDisposable()
-
-            def fail(error: Exception) -> None:
-                nonlocal stopped
-                stopped = True
-                subscription.dispose()
-                observer.on_error(error)
-
-            def on_next(chunk: bytes) -> None:
-                if stopped:
-                    return
-                try:
-                    decoder.feed(chunk)
-                except FrameDecodeError as error:
-                    fail(error)
-
-            def finish() -> bool:
-                """Flush the decoder; False if that failed the stream."""
-                try:
-                    decoder.finish()
-                except FrameDecodeError as error:
-                    fail(error)
-                    return False
-                return True
-
-            def on_completed() -> None:
-                if not stopped and finish():
-                    observer.on_completed()
-
-            def on_source_error(error: Exception) -> None:
-                if stopped or not finish():
-                    return
-                if isinstance(error, CLIProcessError) and decoder.last_result is not None:
-                    error.result = decoder.last_result
-                observer.on_error(error)
-
-            subscription.disposable = source.subscribe(
-                on_next, on_source_error, on_completed, scheduler=subscribe_scheduler
-            )
-            return subscription
-
-        return Observable(subscribe)
+        return _Frames(source, max_frame_bytes, on_error == "raise", scheduler)
 
     return operator
+
+
+class _Frames(BatchingObservable[Message]):
+    """The frames of a byte source: one ``on_next`` per message, or, for a fused operator,
+    one list per chunk (the messages that chunk completed)."""
+
+    def __init__(
+        self,
+        source: Observable[bytes],
+        max_frame_bytes: int,
+        raise_errors: bool,
+        scheduler: abc.SchedulerBase | None,
+    ) -> None:
+        super().__init__()
+        self._source = source
+        self._max_frame_bytes = max_frame_bytes
+        self._raise_errors = raise_errors
+        self._scheduler = scheduler
+
+    def _subscribe_core(
+        self,
+        observer: abc.ObserverBase[Message],
+        scheduler: abc.SchedulerBase | None = None,
+    ) -> abc.DisposableBase:
+        return self._decode(observer, None, scheduler)
+
+    def subscribe_batches(
+        self, observer: BatchObserver[Message], *, scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        return self._decode(observer, observer.on_next_batch, scheduler)
+
+    def _decode(
+        self,
+        observer: abc.ObserverBase[Message] | BatchObserver[Message],
+        on_batch: Callable[[list[Message]], None] | None,
+        subscribe_scheduler: abc.SchedulerBase | None,
+    ) -> abc.DisposableBase:
+        """Subscribe to the source; deliver to ``on_batch`` if given, else item by item."""
+        clock = self._scheduler or subscribe_scheduler or CurrentThreadScheduler.singleton()
+        stopped = False
+        batch: list[Message] = []
+        emit: Callable[[Message], None]
+        if on_batch is not None:
+            emit = batch.append
+        else:
+            assert isinstance(observer, abc.ObserverBase)
+            emit = observer.on_next
+        if self._raise_errors:
+            deliver = emit
+
+            def emit(message: Message) -> None:
+                if isinstance(message, ParseError):
+                    raise FrameDecodeError(message)
+                deliver(message)
+
+        decoder = FrameDecoder(emit, lambda: clock.now, self._max_frame_bytes)
+        subscription = SingleAssignmentDisposable()
+
+        def flush() -> None:
+            """Hand the messages decoded so far to ``on_batch`` (batch mode)."""
+            if batch and on_batch is not None:
+                items = batch.copy()
+                batch.clear()
+                on_batch(items)
+
+        def fail(error: Exception) -> None:
+            nonlocal stopped
+            stopped = True
+            subscription.dispose()
+            flush()
+            observer.on_error(error)
+
+        def on_next(chunk: bytes) -> None:
+            if stopped:
+                return
+            try:
+                decoder.feed(chunk)
+            except FrameDecodeError as error:
+                fail(error)
+                return
+            flush()
+
+        def finish() -> bool:
+            """Flush the decoder; False if that failed the stream."""
+            try:
+                decoder.finish()
+            except FrameDecodeError as error:
+                fail(error)
+                return False
+            flush()
+            return True
+
+        def on_completed() -> None:
+            if not stopped and finish():
+                observer.on_completed()
+
+        def on_source_error(error: Exception) -> None:
+            if stopped or not finish():
+                return
+            if isinstance(error, CLIProcessError) and decoder.last_result is not None:
+                error.result = decoder.last_result
+            observer.on_error(error)
+
+        subscription.disposable = self._source.subscribe(
+            on_next, on_source_error, on_completed, scheduler=subscribe_scheduler
+        )
+        return subscription

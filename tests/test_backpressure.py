@@ -10,11 +10,12 @@ from __future__ import annotations
 import pickle
 import threading
 from collections.abc import Callable
-from dataclasses import FrozenInstanceError, dataclass, field
+from dataclasses import FrozenInstanceError
 from typing import Any, TypeVar
 
 import pytest
 import reactivex
+from fused_source import Batches
 from reactivex import abc
 from reactivex import operators as ops
 from reactivex.notification import OnError
@@ -23,7 +24,7 @@ from reactivex.subject import Subject
 from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.hotobservable import HotObservable
 from reactivex.testing.recorded import Recorded
-from waiting import wait_until
+from waiting import HeldConsumer, wait_until
 
 from rxclaude.backpressure import (
     Adaptive,
@@ -83,30 +84,6 @@ def hot_ticks(
     return scheduler.create_hot_observable([*messages, on_completed(completed)])
 
 
-@dataclass
-class HeldConsumer:
-    """Records what it receives and keeps its thread inside ``on_next(0)`` until released."""
-
-    delivered: list[int] = field(default_factory=list)
-    errors: list[Exception] = field(default_factory=list)
-    holding: threading.Event = field(default_factory=threading.Event)
-    release: threading.Event = field(default_factory=threading.Event)
-    done: threading.Event = field(default_factory=threading.Event)
-
-    def on_next(self, item: int) -> None:
-        self.delivered.append(item)
-        if item == 0:
-            self.holding.set()
-            self.release.wait(TIMEOUT)
-
-    def on_error(self, error: Exception) -> None:
-        self.errors.append(error)
-        self.done.set()
-
-    def on_completed(self) -> None:
-        self.done.set()
-
-
 # -- the four policies, with the consumer busy on its first item ------------------------
 
 
@@ -119,20 +96,34 @@ class HeldConsumer:
         (Policy.ERROR, [0, 1, 2], [3]),
     ],
 )
+@pytest.mark.parametrize("fused", [False, True], ids=["item_by_item", "fused_batch"])
 def test_backpressure_policy_while_consumer_holds_first_item(
-    policy: Policy, expected_delivered: list[int], expected_dropped: list[int]
+    policy: Policy, expected_delivered: list[int], expected_dropped: list[int], fused: bool
 ) -> None:
+    """``fused``: 1..5 come as one list from a source fused with the operator (as
+    ``parse_json_frames`` hands over a chunk's messages); it overflows, so the operator
+    takes it item by item, with the same outcome."""
     subject: Subject[int] = Subject()
+    batches = Batches()
     dropped: list[int] = []
     bp = backpressure(policy, buffer_size=2, on_drop=dropped.append)
     events = record_events(bp)
     consumer = HeldConsumer()
-    subject.pipe(bp).subscribe(consumer.on_next, consumer.on_error, consumer.on_completed)
+    source = batches if fused else subject
+    source.pipe(bp).subscribe(consumer.on_next, consumer.on_error, consumer.on_completed)
 
-    subject.on_next(0)
+    if fused:
+        batches.push([0])
+    else:
+        subject.on_next(0)
     assert consumer.holding.wait(TIMEOUT)
 
     def produce() -> None:
+        if fused:
+            batches.push([1, 2, 3, 4, 5])
+            assert batches.observer is not None
+            batches.observer.on_completed()
+            return
         for item in range(1, 6):
             subject.on_next(item)
         subject.on_completed()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 DEADLINE = 60.0
 """Seconds to wait for something that should happen; only reached when a test fails."""
@@ -17,3 +19,27 @@ def wait_until(condition: Callable[[], bool], deadline: float = DEADLINE) -> Non
             return
         pause.wait(0.001)
     raise AssertionError("condition not reached")
+
+
+@dataclass
+class HeldConsumer:
+    """Records what it receives and keeps its thread inside ``on_next(0)`` until released."""
+
+    delivered: list[Any] = field(default_factory=list)
+    errors: list[Exception] = field(default_factory=list)
+    holding: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def on_next(self, item: Any) -> None:
+        self.delivered.append(item)
+        if item == 0:
+            self.holding.set()
+            self.release.wait(DEADLINE)
+
+    def on_error(self, error: Exception) -> None:
+        self.errors.append(error)
+        self.done.set()
+
+    def on_completed(self) -> None:
+        self.done.set()
