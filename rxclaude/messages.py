@@ -41,7 +41,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 """``received_at`` of a message built without one."""
 
 
-class Message(msgspec.Struct, eq=False):
+class Message(msgspec.Struct, eq=False, gc=False):
     """Base class of everything ``parse_json_frames`` emits.
 
     Attributes:
@@ -57,6 +57,13 @@ class Message(msgspec.Struct, eq=False):
     class with an ``__init__`` costs, which is most of what framing adds to decoding.
     Two messages are equal when they are of the same class and have the same ``raw``,
     ``offset`` and ``nbytes`` (``received_at`` is not compared).
+
+    Messages are not tracked by the cyclic garbage collector (``gc=False``): a stream of
+    them waiting in a buffer would otherwise set off full collections of the whole process.
+    They are freed by reference counting, so do not store a reference back to the message
+    inside its ``raw`` (or anything ``raw`` reaches); that cycle would never be freed.
+    Subclasses that can hold arbitrary objects (``HandlerError``, ``PartialItem``) turn
+    tracking back on.
     """
 
     type: str = ""

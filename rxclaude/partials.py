@@ -70,7 +70,7 @@ IssueReason = Literal[
 ]
 
 
-class PartialItem(Message, kw_only=True):
+class PartialItem(Message, kw_only=True, gc=True):
     """Base of the items :func:`assemble_partials` inserts into the stream.
 
     Like :class:`~rxclaude.messages.ParseError`, an item is a

@@ -317,7 +317,7 @@ def handler_name(handler: object) -> str:
     return name if isinstance(name, str) else type(handler).__name__
 
 
-class HandlerError(Message, kw_only=True):
+class HandlerError(Message, kw_only=True, gc=True):
     """A handler raised: an item in the stream, right after the message it failed on.
 
     ``type`` is ``"handler_error"`` and ``raw`` is ``None``; ``offset`` and

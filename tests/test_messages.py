@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import pickle
 from typing import Any, TypeVar
 
@@ -45,6 +46,8 @@ from rxclaude.messages import (
     message_from_json,
 )
 from rxclaude.parse import FrameDecodeError
+from rxclaude.partials import BlockUpdate
+from rxclaude.routing import HandlerError
 
 M = TypeVar("M", bound=Message)
 
@@ -295,6 +298,23 @@ def test_messages_compare_by_content_and_place_not_arrival_time() -> None:
     c = message_from_json({"type": "user"}, offset=2, nbytes=2, received_at=EPOCH)
     assert a == b and a != c
     assert "UserMessage" in repr(a) and "offset=1" in repr(a)
+
+
+def test_only_messages_that_can_hold_arbitrary_objects_are_tracked_by_the_gc() -> None:
+    message = message_from_json({"type": "user", "message": {"content": []}}, received_at=EPOCH)
+    assert not gc.is_tracked(message)  # freed by reference counting; no full collections
+    failure = HandlerError(error=ValueError("x"), message=message, handler=print)
+    assert gc.is_tracked(failure)  # its exception's traceback can lead back to it
+    update = BlockUpdate(
+        index=0,
+        block_type="text",
+        delta={"type": "text_delta", "text": "t"},
+        text="t",
+        thinking="",
+        signature=None,
+        partial_json="",
+    )
+    assert gc.is_tracked(update)  # assemble_partials' items may share objects with its state
 
 
 def test_process_error_is_picklable_with_its_parse_error() -> None:
