@@ -62,8 +62,8 @@ class Message(msgspec.Struct, eq=False, gc=False):
     them waiting in a buffer would otherwise set off full collections of the whole process.
     They are freed by reference counting, so do not store a reference back to the message
     inside its ``raw`` (or anything ``raw`` reaches); that cycle would never be freed.
-    Subclasses that can hold arbitrary objects (``HandlerError``, ``PartialItem``) turn
-    tracking back on.
+    A subclass with fields that can hold arbitrary objects must turn tracking back on
+    (``class MyItem(Message, gc=True)``), as ``HandlerError`` and ``PartialItem`` do.
     """
 
     type: str = ""
