@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from corpus_files import SHARED_CORPUS, bundled_recordings, decode, recording
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reliability.framing_oracle import cut
 
 from rxclaude import framing
 from rxclaude.framing import MAX_NESTING_DEPTH
@@ -438,11 +438,6 @@ HOSTILE_TAIL = (
     b'\r\n[SandboxDebug] x\n\xff\xfe\n{"type":"a","b":\n{"type":"c"}{"type":"d"}\n'
     b'{\n "type": "pretty"\n}\n42\n\n{"type":"last'
 )
-
-
-def cut(stream: bytes, cuts: list[int]) -> list[bytes]:
-    points = sorted({0, len(stream), *(c % (len(stream) + 1) for c in cuts)})
-    return [stream[a:b] for a, b in pairwise(points)]
 
 
 @settings(max_examples=60, deadline=None)

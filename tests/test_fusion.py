@@ -7,7 +7,6 @@ policies, errors and counts as the item-by-item path that any other operator in 
 
 from __future__ import annotations
 
-import itertools
 import threading
 from typing import Any
 
@@ -18,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reactivex import Observable
 from reactivex import operators as ops
+from reliability.framing_oracle import cut
 from waiting import HeldConsumer
 
 from rxclaude._batches import BatchingObservable
@@ -39,12 +39,6 @@ STREAM = (
     b'{"type":"result","subtype":"success"'
 )
 """Frames, junk, a CRLF line, a blank line, invalid UTF-8 and a truncated last frame."""
-
-
-def chunked(data: bytes, cuts: list[int]) -> Observable[bytes]:
-    """``data`` as chunks cut at the given offsets."""
-    bounds = [0, *sorted({cut for cut in cuts if 0 < cut < len(data)}), len(data)]
-    return reactivex.from_iterable([data[a:b] for a, b in itertools.pairwise(bounds)])
 
 
 def run_threaded(source: Observable[Message]) -> tuple[list[Message], list[Exception]]:
@@ -119,8 +113,9 @@ def test_fused_and_item_paths_deliver_the_same_messages() -> None:
 @given(st.lists(st.integers(min_value=0, max_value=len(STREAM)), max_size=12))
 def test_fused_backpressure_output_does_not_depend_on_chunking(cuts: list[int]) -> None:
     expected = summary(run_threaded(reactivex.of(STREAM).pipe(parse_json_frames()))[0])
+    chunks = reactivex.from_iterable(cut(STREAM, cuts))
     items, errors = run_threaded(
-        chunked(STREAM, cuts).pipe(parse_json_frames(), backpressure(Policy.BLOCK, buffer_size=2))
+        chunks.pipe(parse_json_frames(), backpressure(Policy.BLOCK, buffer_size=2))
     )
     assert errors == []
     assert summary(items) == expected
