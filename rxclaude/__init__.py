@@ -105,6 +105,7 @@ from rxclaude.routing import (
     route_by_type,
 )
 from rxclaude.sources import from_file, from_reader
+from rxclaude.spool import SpooledSource, SpoolFullError, SpoolStatistics
 
 __version__ = "0.1.0"
 
@@ -168,6 +169,9 @@ __all__ = [
     "ServerToolResultBlock",
     "ServerToolUseBlock",
     "SlowConsumer",
+    "SpoolFullError",
+    "SpoolStatistics",
+    "SpooledSource",
     "StatusChange",
     "StatusHandler",
     "StatusMessage",

@@ -1,33 +1,52 @@
 """A child process's stdout as an observable of chunks (for ``claude -p --output-format
 stream-json``, though any executable works).
 
+The pipe is not the backpressure channel. The Claude Code CLI does not pause when its
+stdout pipe is full: it keeps calling the API and running tools, buffers its output in its
+own memory, and loses what it had not written when it exits. So the pipe is always drained,
+into a :class:`~rxclaude.spool.Spool` (memory, then a private unlinked temporary file), and
+the consumer's pace holds the spool instead of the child.
+
 Threads of one subscription:
 
-* ``rxclaude-cli-stdout`` reads stdout and calls ``on_next`` synchronously, so a
-  consumer that blocks in ``on_next`` stops the reading, the OS pipe fills, and the
-  child waits: nothing is buffered without bound on our side.
-* ``rxclaude-cli-stderr`` drains stderr into a bounded tail, so a child flooding
-  stderr never stalls.
+* ``rxclaude-cli-drain`` drains stdout into the spool, whatever the consumer does.
+* ``rxclaude-cli-stdout`` (or the ``scheduler`` given to :func:`from_cli`) takes the
+  spool's chunks and calls ``on_next``: a consumer that blocks in ``on_next`` holds this
+  thread only.
+* ``rxclaude-cli-stderr`` drains stderr into a bounded tail.
 * ``rxclaude-cli-stdin`` (only when there is input) writes the input to stdin.
+
+The pipe threads wait with ``poll`` on their pipe and on a wake-up pipe, so disposing
+stops them at once even when a descendant that left the process group keeps the pipes
+open.
 """
 
 import contextlib
 import importlib.util
 import os
 import queue
-import reprlib
+import select
 import shutil
 import signal
 import subprocess
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, Disposable, SingleAssignmentDisposable
 
-from rxclaude.sources import DEFAULT_CHUNK_SIZE
+from rxclaude.redact import redact, redact_arguments
+from rxclaude.sources import DEFAULT_CHUNK_SIZE, check_chunk_size
+from rxclaude.spool import (
+    DEFAULT_SPOOL_MEMORY,
+    Spool,
+    SpooledSource,
+    SpoolFullError,
+    check_spool_settings,
+)
 
 if TYPE_CHECKING:
     from rxclaude.messages import ResultMessage
@@ -35,14 +54,27 @@ if TYPE_CHECKING:
 STDERR_TAIL_BYTES = 64 * 1024
 """How much of the end of a child's stderr is kept for :class:`CLIProcessError`."""
 
+STRAGGLER_TIMEOUT = 1.0
+"""Seconds that disposing waits, after the process has ended, for the subscription's
+threads to finish (a consumer blocked in ``on_next`` can hold one); they are daemon
+threads and are left to finish on their own after that."""
+
 _PIPE_READ_SIZE = 65536
-_command_repr = reprlib.Repr()
-_command_repr.maxlist = 8
-_command_repr.maxstring = 80
+_COMMAND_SHOWN = 8  # arguments shown in an error message
+_ARGUMENT_SHOWN = 80  # characters of each
+
+InputChunk: TypeAlias = bytes | bytearray | memoryview | str
+"""One piece of a process's input; ``str`` is written as UTF-8."""
+
+ProcessInput: TypeAlias = InputChunk | Iterable[InputChunk] | Observable[InputChunk] | None
+"""What ``from_cli(input=…)`` takes."""
 
 
 class CLIProcessError(Exception):
     """The child process exited with a non-zero code or was killed by a signal.
+
+    The text shows the command with values that look like credentials redacted; the
+    attributes keep them exact.
 
     Attributes:
         returncode: The exit code; negative when a signal killed the process.
@@ -69,13 +101,27 @@ class CLIProcessError(Exception):
             outcome = f"was killed by signal {_signal_name(-self.returncode)}"
         else:
             outcome = f"exited with code {self.returncode}"
-        message = f"command {_command_repr.repr(self.command)} {outcome}"
+        message = f"command {show_command(self.command)} {outcome}"
         stderr_lines = self.stderr.strip().splitlines()
-        return f"{message}: {stderr_lines[-1]}" if stderr_lines else message
+        return f"{message}: {redact(stderr_lines[-1])}" if stderr_lines else message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         arguments = (self.command, self.returncode, self.stderr, self.result)
         return type(self), arguments, self.__dict__
+
+
+def show_command(command: Sequence[str]) -> str:
+    """The command as a message shows it: credentials redacted, long parts shortened."""
+    shown = [
+        argument if len(argument) <= _ARGUMENT_SHOWN else argument[: _ARGUMENT_SHOWN - 3] + "..."
+        for argument in redact_arguments(command[:_COMMAND_SHOWN])
+    ]
+    if len(command) > _COMMAND_SHOWN:
+        shown.append("...")
+    return "[" + ", ".join(repr(argument) for argument in shown) + "]"
 
 
 def _signal_name(number: int) -> str:
@@ -85,19 +131,71 @@ def _signal_name(number: int) -> str:
         return str(number)
 
 
-def _join_unless_current(thread: threading.Thread | None) -> None:
-    if thread is not None and thread is not threading.current_thread():
-        thread.join()
+def _input_bytes(chunk: object) -> bytes:
+    """One input chunk as bytes; ``TypeError`` for anything but bytes-like or ``str``."""
+    if isinstance(chunk, str):
+        return chunk.encode("utf-8")
+    if isinstance(chunk, bytes | bytearray | memoryview):
+        return bytes(chunk)
+    raise TypeError(f"input chunks must be bytes or str, not {type(chunk).__name__}")
+
+
+def _check_input(input: object) -> None:
+    """``TypeError`` unless ``input`` is something :func:`from_cli` can write."""
+    if input is None or isinstance(input, bytes | bytearray | memoryview | str | Observable):
+        return
+    if isinstance(input, Mapping) or not isinstance(input, Iterable):
+        raise TypeError(
+            "input must be bytes, str, an iterable or an Observable of bytes or str, "
+            f"not {type(input).__name__}"
+        )
+
+
+class _WakeUp:
+    """A pipe that, once written, makes every ``poll`` on it return: stops the threads.
+
+    Each user holds a reference; the last :meth:`release` closes it, so no thread ever
+    polls a closed (and perhaps reused) descriptor.
+    """
+
+    def __init__(self, users: int) -> None:
+        self.descriptor, self._write_end = os.pipe()
+        self._users = users
+        self._lock = threading.Lock()
+        self._set = False
+
+    def set(self) -> None:
+        with self._lock:
+            if not self._set and self._users:
+                self._set = True
+                os.write(self._write_end, b"x")
+
+    def release(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                os.close(self.descriptor)
+                os.close(self._write_end)
+
+    def poller(self, descriptor: int, events: int) -> "select.poll":
+        poller = select.poll()
+        poller.register(descriptor, events)
+        poller.register(self.descriptor, select.POLLIN)
+        return poller
+
+    def wait(self, poller: "select.poll") -> bool:
+        """Waits until the other descriptor is ready; False when woken to stop."""
+        ready = poller.poll()
+        return not any(descriptor == self.descriptor for descriptor, _ in ready)
 
 
 class _ProcessRun:
-    """The state of one subscription: the process, its pipes and its threads.
+    """The state of one subscription: the process, its pipes, its spool and its threads.
 
-    Ownership: the stdin writer closes stdin (end of input is what the child waits
-    for); stdout and stderr are closed by :meth:`_release`, which runs once every
-    thread reading them has finished, or, when the stdout reader disposes from inside
-    ``on_next``, from that same thread, which then checks the disposed flag before
-    touching stdout again.
+    Ownership: each pipe thread closes its own pipe when it ends; the delivery loop is the
+    only caller of ``on_next`` and of the terminal signal; :meth:`dispose` ends the
+    process, wakes the pipe threads, releases the spool and waits a bounded time for the
+    threads (see :data:`STRAGGLER_TIMEOUT`).
     """
 
     def __init__(
@@ -105,105 +203,127 @@ class _ProcessRun:
         command: list[str],
         process: "subprocess.Popen[bytes]",
         observer: abc.ObserverBase[bytes],
+        spool: Spool,
+        *,
         chunk_size: int,
         terminate_timeout: float,
+        has_input: bool,
     ) -> None:
         assert process.stdout is not None and process.stderr is not None
         self._command = command
         self._process = process
-        self._stdout = process.stdout
-        self._stderr = process.stderr
         self._observer = observer
+        self._spool = spool
         self._chunk_size = chunk_size
         self._terminate_timeout = terminate_timeout
-        self._lock = threading.Lock()
         self._disposed = threading.Event()
-        self._reader_ident: int | None = None
-        self._reader_finished = threading.Event()
-        self._reader_thread: threading.Thread | None = None
         self._stderr_tail = bytearray()
-        self._stderr_thread = threading.Thread(
-            target=self._drain_stderr, name="rxclaude-cli-stderr", daemon=True
-        )
-        self._stdin_thread: threading.Thread | None = None
-        self._input_queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._wake = _WakeUp(users=4 if has_input else 3)  # pipe threads + this run
+        self._holds_wake = True  # this run's reference to the wake-up pipe
+        self._lock = threading.Lock()
+        self._stderr_thread = self._thread(self._drain_stderr, "stderr")
+        self._threads = [self._thread(self._pump_stdout, "drain"), self._stderr_thread]
+        self._stdin_thread = self._thread(self._write_stdin, "stdin") if has_input else None
+        self._input_queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._input_subscription = SingleAssignmentDisposable()
         self._input_error: Exception | None = None
+        self._input_chunks: Iterator[object] = iter(())
+
+    @staticmethod
+    def _thread(target: Any, name: str) -> threading.Thread:
+        return threading.Thread(target=target, name=f"rxclaude-cli-{name}", daemon=True)
 
     # -- start -----------------------------------------------------------------------
 
     def start(
         self,
-        input: bytes | Observable[bytes] | None,
+        input: ProcessInput,
         scheduler: abc.SchedulerBase | None,
         input_scheduler: abc.SchedulerBase | None,
     ) -> abc.DisposableBase:
         """Starts the threads and subscribes the input; returns the subscription."""
-        self._stderr_thread.start()
-        if input is not None:
-            self._stdin_thread = threading.Thread(
-                target=self._write_stdin, name="rxclaude-cli-stdin", daemon=True
-            )
-            self._stdin_thread.start()
+        if isinstance(input, Observable):
+            self._input_chunks = iter(self._input_queue.get, None)
+        elif isinstance(input, bytes | bytearray | memoryview | str):
+            self._input_chunks = iter((input,))
+        elif input is not None:
+            self._input_chunks = iter(input)
+        if self._stdin_thread is not None:
+            self._threads.append(self._stdin_thread)
+        for thread in self._threads:
+            thread.start()
         if isinstance(input, Observable):
             self._input_subscription.disposable = input.subscribe(
-                self._input_queue.put,
+                self._queue_input,
                 self._on_input_error,
                 self._stop_input,
                 scheduler=input_scheduler,
             )
-        elif input is not None:
-            self._input_queue.put(input)
-            self._input_queue.put(None)
         if scheduler is not None:
-            scheduled = scheduler.schedule(self._read_stdout_action)
+            scheduled = scheduler.schedule(self._deliver_action)
             return CompositeDisposable(Disposable(self.dispose), scheduled)
-        self._reader_thread = threading.Thread(
-            target=self._read_stdout, name="rxclaude-cli-stdout", daemon=True
-        )
-        self._reader_thread.start()
+        deliverer = self._thread(self._deliver, "stdout")
+        self._threads.append(deliverer)
+        deliverer.start()
         return Disposable(self.dispose)
 
-    # -- stdout ----------------------------------------------------------------------
-
-    def _read_stdout_action(self, _: abc.SchedulerBase, __: Any = None) -> None:
-        self._read_stdout()
-
-    def _read_stdout(self) -> None:
-        with self._lock:
-            if self._disposed.is_set():
-                return
-            self._reader_ident = threading.get_ident()
-        try:
-            self._pump_stdout()
-        finally:
-            self._reader_finished.set()
+    # -- stdout: pipe to spool, spool to observer ------------------------------------
 
     def _pump_stdout(self) -> None:
-        stdout_fd = self._stdout.fileno()
-        chunk_size = self._chunk_size
-        on_next = self._observer.on_next
+        """Drains stdout into the spool until end of file, a full spool or disposal."""
+        stdout = self._process.stdout
+        assert stdout is not None
+        descriptor = stdout.fileno()
+        poller = self._wake.poller(descriptor, select.POLLIN)
+        spool = self._spool
+        try:
+            while self._wake.wait(poller):
+                chunk = os.read(descriptor, self._chunk_size)
+                if not chunk:
+                    spool.close()
+                    return
+                if not spool.put(chunk):  # full, failed or released: stop the child
+                    if not self._disposed.is_set():
+                        self._terminate_process()
+                    return
+        except OSError as error:
+            spool.close(error)
+        finally:
+            spool.close()  # woken or failed before the end: the consumer must not wait
+            stdout.close()
+            self._wake.release()
+
+    def _deliver_action(self, _: abc.SchedulerBase, __: Any = None) -> None:
+        self._deliver()
+
+    def _deliver(self) -> None:
+        """Hands the spool's chunks on, then the way the stream ended."""
         disposed = self._disposed
         try:
-            while not disposed.is_set():
-                chunk = os.read(stdout_fd, chunk_size)
-                if not chunk:
-                    break
+            on_next = self._observer.on_next
+            take = self._spool.take
+            while (chunk := take()) is not None:
                 if disposed.is_set():
                     return
                 on_next(chunk)
-        except Exception as error:
-            self._shutdown()
             if not disposed.is_set():
+                self._end_of_output()
+        except Exception as error:  # the spool's file failed, or on_next raised
+            if not disposed.is_set():
+                self.dispose()
                 self._observer.on_error(error)
-            return
-        if not disposed.is_set():
-            self._end_of_output()
 
     def _end_of_output(self) -> None:
-        """Stdout is at its end: waits for the exit and signals how the process ended."""
+        """The spool is empty and closed: signals how the output and the process ended."""
+        spool_error = self._spool.error()
+        if spool_error is not None:  # full, or the pipe failed: the child was stopped
+            self._finish(stderr_grace=0.0)
+            if not self._disposed.is_set():
+                assert isinstance(spool_error, Exception)
+                self._observer.on_error(spool_error)
+            return
         returncode = self._process.wait()
-        self._shutdown()
+        self._finish(stderr_grace=STRAGGLER_TIMEOUT)
         if self._disposed.is_set():
             return
         if self._input_error is not None:
@@ -217,26 +337,47 @@ class _ProcessRun:
     # -- stderr and stdin ------------------------------------------------------------
 
     def _drain_stderr(self) -> None:
-        stderr_fd = self._stderr.fileno()
+        stderr = self._process.stderr
+        assert stderr is not None
+        descriptor = stderr.fileno()
+        poller = self._wake.poller(descriptor, select.POLLIN)
         tail = self._stderr_tail
-        while chunk := os.read(stderr_fd, _PIPE_READ_SIZE):
-            tail += chunk
-            if len(tail) > 2 * STDERR_TAIL_BYTES:
-                del tail[:-STDERR_TAIL_BYTES]
+        try:
+            while self._wake.wait(poller) and (chunk := os.read(descriptor, _PIPE_READ_SIZE)):
+                tail += chunk
+                if len(tail) > 2 * STDERR_TAIL_BYTES:
+                    del tail[:-STDERR_TAIL_BYTES]
+        except OSError:
+            pass  # the tail is for messages only: a failed read ends it
+        finally:
+            stderr.close()
+            self._wake.release()
 
     def _write_stdin(self) -> None:
         stdin = self._process.stdin
         assert stdin is not None
+        descriptor = stdin.fileno()
+        os.set_blocking(descriptor, False)
+        poller = self._wake.poller(descriptor, select.POLLOUT)
         try:
-            while (chunk := self._input_queue.get()) is not None:
-                pending = memoryview(chunk)
+            for chunk in self._input_chunks:
+                pending = memoryview(_input_bytes(chunk))
                 while pending:
-                    pending = pending[os.write(stdin.fileno(), pending) :]
-        except BrokenPipeError:
+                    if not self._wake.wait(poller):
+                        return
+                    with contextlib.suppress(BlockingIOError):
+                        pending = pending[os.write(descriptor, pending) :]
+        except (BrokenPipeError, ConnectionResetError):
             # The child exited or closed its stdin: it wants no more input.
             self._input_subscription.dispose()
+        except Exception as error:  # an input chunk of the wrong type, or the iterable failed
+            self._on_input_error(error)
         finally:
             stdin.close()
+            self._wake.release()
+
+    def _queue_input(self, chunk: InputChunk) -> None:
+        self._input_queue.put(chunk)
 
     def _stop_input(self) -> None:
         self._input_subscription.dispose()
@@ -254,16 +395,25 @@ class _ProcessRun:
             if self._disposed.is_set():
                 return
             self._disposed.set()
-        self._shutdown()
-
-    def _shutdown(self) -> None:
-        """Ends the process, joins the other threads and closes the pipes."""
         self._terminate_process()
+        self._finish(stderr_grace=0.0)
+
+    def _finish(self, stderr_grace: float) -> None:
+        """Ends the input, lets stderr reach its end for ``stderr_grace`` seconds, wakes the
+        pipe threads, releases the spool and waits for the threads (bounded)."""
         self._stop_input()
-        _join_unless_current(self._stderr_thread)
-        _join_unless_current(self._stdin_thread)
-        self._wait_for_reader()
-        self._release()
+        if self._stderr_thread is not threading.current_thread():
+            self._stderr_thread.join(stderr_grace)
+        self._wake.set()
+        self._spool.release()
+        deadline = time.monotonic() + STRAGGLER_TIMEOUT
+        for thread in self._threads:
+            if thread is not threading.current_thread() and thread.ident is not None:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            holds_wake, self._holds_wake = self._holds_wake, False
+        if holds_wake:
+            self._wake.release()
 
     def _terminate_process(self) -> None:
         """SIGTERM to the process group, SIGKILL after the grace; reaps the process."""
@@ -282,31 +432,20 @@ class _ProcessRun:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._process.pid, signal_number)
 
-    def _wait_for_reader(self) -> None:
-        if self._reader_thread is not None:
-            _join_unless_current(self._reader_thread)
-            return
-        with self._lock:
-            reader_ident = self._reader_ident
-        if reader_ident is not None and reader_ident != threading.get_ident():
-            self._reader_finished.wait()
-
-    def _release(self) -> None:
-        with self._lock:  # closing twice is a no-op, closing concurrently is not
-            self._stdout.close()
-            self._stderr.close()
-
 
 def from_cli(
     args: Sequence[str],
     *,
     cwd: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
-    input: bytes | Observable[bytes] | None = None,
+    input: ProcessInput = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     terminate_timeout: float = 2.0,
+    spool_memory: int = DEFAULT_SPOOL_MEMORY,
+    spool_dir: str | os.PathLike[str] | None = None,
+    max_spool_bytes: int | None = None,
     scheduler: abc.SchedulerBase | None = None,
-) -> Observable[bytes]:
+) -> SpooledSource:
     """Runs a command per subscription and streams its stdout as chunks.
 
     ::
@@ -317,47 +456,65 @@ def from_cli(
         process stdout:  --b"{..}\\n{.."--|  (exit 3, or killed by a signal)
         from_cli(args):  --b"{..}\\n{.."--#CLIProcessError
 
+        held consumer, max_spool_bytes exceeded:
+        from_cli(args):  --b"{..}\\n"--b"{..}\\n{."--#SpoolFullError
+
     ``args`` is an argument list, run without a shell in a new session (its own
-    process group). Chunks are read with ``os.read`` as they arrive and delivered by
-    the stdout reader thread, synchronously: a consumer that blocks in ``on_next`` makes
-    the child wait on a full pipe. The stream ends when stdout reaches end-of-file and
-    the process has exited: code 0 completes, anything else is a
-    :class:`CLIProcessError` carrying the tail of stderr. Descendants that inherit
-    stdout keep the stream open until they exit. A process that cannot start (missing
-    executable, bad ``cwd``) is an ``on_error`` with the ``OSError``.
+    process group). Stdout is drained as it arrives into a spool (``spool_memory`` bytes
+    in memory, the rest in a private temporary file in ``spool_dir`` that is unlinked
+    at once), and chunks are delivered from the spool on a thread of their own: a
+    consumer that blocks in ``on_next`` holds that thread, never the child, and nothing
+    the child writes is lost however long the consumer is held. The stream ends when
+    stdout reaches end-of-file, the spool is empty and the process has exited: code 0
+    completes, anything else is a :class:`CLIProcessError` carrying the tail of stderr.
+    When more than ``max_spool_bytes`` wait for the consumer, the child is terminated
+    and the stream ends with :class:`~rxclaude.spool.SpoolFullError` after every byte
+    that fitted. Descendants that inherit stdout keep the stream open until they exit.
+    A process that cannot start (missing executable, bad ``cwd``) is an ``on_error``
+    with the ``OSError``. ``statistics()`` on the returned observable reports the spool
+    of the latest subscription.
 
     Disposing terminates the process group (SIGTERM, then SIGKILL after
-    ``terminate_timeout``), reaps the process, joins the threads and closes the pipes;
-    it also works from inside ``on_next``. From another thread, it waits for an
-    ``on_next`` in progress to return: an operator blocking in ``on_next`` must release
-    it when disposed.
+    ``terminate_timeout``), stops the pipe threads, drops what the spool holds and
+    returns within ``terminate_timeout`` + :data:`STRAGGLER_TIMEOUT` seconds, even when a
+    descendant that left the group keeps the pipes open or the consumer is blocked in
+    ``on_next``; it also works from inside ``on_next``.
 
     Args:
         args: The command and its arguments.
         cwd: The working directory of the process.
         env: Its complete environment (as in ``subprocess``); the current one if None.
-        input: Nothing (stdin is ``/dev/null``), bytes written to stdin and then closed,
-            or an observable of chunks written as they come, with stdin closed when it
-            completes. An input error ends the process and becomes the output's error.
+        input: Nothing (stdin is ``/dev/null``); bytes or a ``str`` (written as UTF-8),
+            written to stdin, which is then closed; or an iterable or an observable of
+            such chunks, written as they come, with stdin closed at their end. An input
+            error (an observable's error, a chunk of another type) ends the process and
+            becomes the output's error.
         chunk_size: The largest chunk read from stdout at once.
         terminate_timeout: Seconds between SIGTERM and SIGKILL when disposing.
-        scheduler: Runs the stdout read loop instead of a dedicated thread. The
-            scheduler given to ``subscribe`` is not used for it: the loop blocks.
+        spool_memory: Bytes of output kept in memory before the spool writes to disk.
+        spool_dir: Where the spool's temporary file goes (the system's default if None).
+        max_spool_bytes: The most output held for the consumer, memory and disk together;
+            unbounded if None.
+        scheduler: Runs the delivery loop instead of a dedicated thread. The scheduler
+            given to ``subscribe`` is not used for it: the loop blocks.
 
     Raises:
-        TypeError: ``args`` is a single string instead of a list.
-        ValueError: ``args`` is empty, or ``chunk_size`` or ``terminate_timeout`` is
-            out of range.
+        TypeError: ``args`` is a single string instead of a list, or ``input`` or a size
+            is of the wrong type.
+        ValueError: ``args`` is empty, or a size or ``terminate_timeout`` is out of range.
     """
     if isinstance(args, str | bytes):
         raise TypeError("args must be a sequence of arguments, not a single string")
     command = list(args)
     if not command:
         raise ValueError("args must contain at least the executable")
-    if chunk_size <= 0:
-        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
-    if terminate_timeout < 0:
+    check_chunk_size(chunk_size)
+    if not isinstance(terminate_timeout, int | float) or isinstance(terminate_timeout, bool):
+        raise TypeError(f"terminate_timeout must be a number, not {type(terminate_timeout)}")
+    if not terminate_timeout >= 0:
         raise ValueError(f"terminate_timeout must not be negative, got {terminate_timeout}")
+    check_spool_settings(spool_memory, max_spool_bytes)
+    _check_input(input)
     environment = None if env is None else dict(env)
 
     def subscribe(
@@ -378,10 +535,20 @@ def from_cli(
         except OSError as error:
             observer.on_error(error)
             return Disposable()
-        run = _ProcessRun(command, process, observer, chunk_size, terminate_timeout)
+        spool = source.track(Spool(spool_memory, spool_dir, max_spool_bytes))
+        run = _ProcessRun(
+            command,
+            process,
+            observer,
+            spool,
+            chunk_size=chunk_size,
+            terminate_timeout=terminate_timeout,
+            has_input=input is not None,
+        )
         return run.start(input, scheduler, scheduler_)
 
-    return Observable(subscribe)
+    source = SpooledSource(subscribe)
+    return source
 
 
 def find_claude() -> str | None:
@@ -404,4 +571,14 @@ def find_claude() -> str | None:
     return None
 
 
-__all__ = ["STDERR_TAIL_BYTES", "CLIProcessError", "find_claude", "from_cli"]
+__all__ = [
+    "STDERR_TAIL_BYTES",
+    "STRAGGLER_TIMEOUT",
+    "CLIProcessError",
+    "InputChunk",
+    "ProcessInput",
+    "SpoolFullError",
+    "find_claude",
+    "from_cli",
+    "show_command",
+]

@@ -30,7 +30,10 @@ _OpenChunkReader = Callable[[], tuple[_ReadChunk, Callable[[], None]]]
 """Called once per subscription: returns the read function and what releases it."""
 
 
-def _check_chunk_size(chunk_size: int) -> None:
+def check_chunk_size(chunk_size: int) -> None:
+    """Raises ``TypeError``/``ValueError`` unless ``chunk_size`` is a positive int."""
+    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool):
+        raise TypeError(f"chunk_size must be an int, not {type(chunk_size).__name__}")
     if chunk_size <= 0:
         raise ValueError(f"chunk_size must be positive, got {chunk_size}")
 
@@ -107,7 +110,7 @@ def from_reader(
     Raises:
         ValueError: ``chunk_size`` is not positive.
     """
-    _check_chunk_size(chunk_size)
+    check_chunk_size(chunk_size)
 
     def open_reader() -> tuple[_ReadChunk, Callable[[], None]]:
         read: _ReadChunk = getattr(binary_file, "read1", binary_file.read)
@@ -137,7 +140,7 @@ def from_file(
     Raises:
         ValueError: ``chunk_size`` is not positive.
     """
-    _check_chunk_size(chunk_size)
+    check_chunk_size(chunk_size)
 
     def open_reader() -> tuple[_ReadChunk, Callable[[], None]]:
         file = open(path, "rb", buffering=0)  # noqa: SIM115 -- closed by the read loop

@@ -22,6 +22,7 @@ from reactivex import abc
 from reactivex.scheduler import NewThreadScheduler
 from reactivex.subject import Subject
 from reactivex.testing import TestScheduler
+from waiting import wait_until
 
 from rxclaude.cli import STDERR_TAIL_BYTES, CLIProcessError, from_cli
 
@@ -266,7 +267,7 @@ def test_input_observable_erroring_at_once_is_the_output_error() -> None:
 # -- consumer pace ---------------------------------------------------------------------
 
 
-def test_a_blocked_consumer_stops_the_reading_and_the_child_waits() -> None:
+def test_a_blocked_consumer_holds_the_spool_and_the_child_finishes() -> None:
     size = 4_000_000
     writer = [sys.executable, "-c", f"import sys; sys.stdout.buffer.write(b'x' * {size})"]
     release = threading.Event()
@@ -276,17 +277,22 @@ def test_a_blocked_consumer_stops_the_reading_and_the_child_waits() -> None:
         recorder.on_next(chunk)
         assert release.wait(TIMEOUT)
 
-    from_cli(writer).subscribe(block_on_first_chunk, recorder.on_error, recorder.on_completed)
+    source = from_cli(writer, spool_memory=1 << 20)
+    source.subscribe(block_on_first_chunk, recorder.on_error, recorder.on_completed)
     recorder.wait_first_chunk()
-    # A full pipe keeps the child from finishing while on_next blocks; a bounded wait
-    # is the only way to observe that it does not end.
-    with pytest.raises(psutil.TimeoutExpired):
-        only_child().wait(timeout=0.5)
+    # The pipe is drained while on_next blocks: the child writes everything and exits.
+    assert only_child().wait(timeout=TIMEOUT) == 0
+    wait_until(lambda: source.statistics().received_bytes == size)
+    held = source.statistics()
     assert len(recorder.chunks) == 1
+    assert held.held_bytes == size - len(recorder.chunks[0])
+    assert held.disk_bytes > 0 and held.memory_bytes <= 1 << 20
     release.set()
     recorder.wait_done()
     assert recorder.completed
-    assert len(recorder.data) == size
+    assert recorder.data == b"x" * size
+    done = source.statistics()
+    assert (done.delivered_bytes, done.held_bytes, done.discarded_bytes) == (size, 0, 0)
 
 
 # -- disposal --------------------------------------------------------------------------
