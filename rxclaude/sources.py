@@ -4,15 +4,22 @@ Both sources pull chunks in a loop that runs as one scheduled action, the way
 ``reactivex.from_iterable`` does: on the scheduler given to the factory, else the one
 given to ``subscribe``, else the current-thread trampoline. The loop checks a disposed
 flag between chunks, so disposing (for instance ``take`` downstream) stops the reading.
+
+``from_reader(f, spool=True)`` is for the pipe of another program that, like the Claude
+Code CLI, does not wait for its reader: a thread drains the reader into a
+:class:`~rxclaude.spool.Spool` and the loop hands on the spool's chunks instead.
 """
 
 import os
+import threading
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import IO, Any, Literal, overload
 
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, Disposable
 from reactivex.scheduler import CurrentThreadScheduler
+
+from rxclaude.spool import DEFAULT_SPOOL_MEMORY, Spool, SpooledSource, check_spool_settings
 
 DEFAULT_CHUNK_SIZE = 65536
 """Largest chunk ``from_reader`` asks for: a pipe rarely holds more (Linux: 64 KiB)."""
@@ -89,10 +96,40 @@ def _leave_open() -> None:
     """The release of a reader the caller owns: nothing to do."""
 
 
+@overload
 def from_reader(
-    binary_file: BinaryIO,
+    binary_file: IO[bytes],
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     *,
+    spool: Literal[False] = False,
+    spool_memory: int = DEFAULT_SPOOL_MEMORY,
+    spool_dir: str | os.PathLike[str] | None = None,
+    max_spool_bytes: int | None = None,
+    scheduler: abc.SchedulerBase | None = None,
+) -> Observable[bytes]: ...
+
+
+@overload
+def from_reader(
+    binary_file: IO[bytes],
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    *,
+    spool: Literal[True],
+    spool_memory: int = DEFAULT_SPOOL_MEMORY,
+    spool_dir: str | os.PathLike[str] | None = None,
+    max_spool_bytes: int | None = None,
+    scheduler: abc.SchedulerBase | None = None,
+) -> SpooledSource: ...
+
+
+def from_reader(
+    binary_file: IO[bytes],
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    *,
+    spool: bool = False,
+    spool_memory: int = DEFAULT_SPOOL_MEMORY,
+    spool_dir: str | os.PathLike[str] | None = None,
+    max_spool_bytes: int | None = None,
     scheduler: abc.SchedulerBase | None = None,
 ) -> Observable[bytes]:
     """Streams a binary reader as chunks of at most ``chunk_size`` bytes.
@@ -107,16 +144,76 @@ def from_reader(
     becomes ``on_error``. The reader is not closed: the caller owns it, and a second
     subscription continues from where the first one stopped.
 
+    With ``spool=True`` (for the pipe of a program that does not wait for its reader),
+    a thread ``rxclaude-reader-drain`` reads the reader as fast as it delivers into a
+    spool, as :func:`~rxclaude.cli.from_cli` does (``spool_memory``, ``spool_dir`` and
+    ``max_spool_bytes`` mean the same), and the read loop hands on the spool's chunks:
+    a held consumer holds the spool, not the writer. The result then has
+    ``statistics()``. Disposing drops what the spool holds; a drain thread blocked in a
+    read is left to end with the reader (it is a daemon thread and stops at its next
+    chunk).
+
     Raises:
-        ValueError: ``chunk_size`` is not positive.
+        TypeError, ValueError: ``chunk_size`` or a spool setting is not usable.
     """
     check_chunk_size(chunk_size)
+    read: _ReadChunk = getattr(binary_file, "read1", binary_file.read)
+    if spool:
+        check_spool_settings(spool_memory, max_spool_bytes)
+        return _spooled_stream(
+            read, chunk_size, lambda: Spool(spool_memory, spool_dir, max_spool_bytes), scheduler
+        )
 
     def open_reader() -> tuple[_ReadChunk, Callable[[], None]]:
-        read: _ReadChunk = getattr(binary_file, "read1", binary_file.read)
         return read, _leave_open
 
     return _chunk_stream(open_reader, chunk_size, scheduler)
+
+
+def _drain_into(spool: Spool, read: _ReadChunk, chunk_size: int) -> None:
+    """Reads until the end, a failure, a full spool or a released one."""
+    try:
+        while (chunk := read(chunk_size)) and spool.put(chunk):
+            pass
+    except Exception as error:
+        spool.close(error)
+    spool.close()
+
+
+def _spooled_stream(
+    read: _ReadChunk,
+    chunk_size: int,
+    new_spool: Callable[[], Spool],
+    scheduler: abc.SchedulerBase | None,
+) -> SpooledSource:
+    """A drain thread fills a spool per subscription; the read loop takes from it."""
+
+    def subscribe(
+        observer: abc.ObserverBase[bytes], scheduler_: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        spool = source.track(new_spool())
+        threading.Thread(
+            target=_drain_into,
+            args=(spool, read, chunk_size),
+            name="rxclaude-reader-drain",
+            daemon=True,
+        ).start()
+
+        def open_reader() -> tuple[_ReadChunk, Callable[[], None]]:
+            def take(_: int) -> bytes:
+                chunk = spool.take()
+                if chunk is None and (error := spool.error()) is not None:
+                    raise error
+                return chunk or b""
+
+            return take, spool.release
+
+        loop = _chunk_stream(open_reader, chunk_size, scheduler)
+        subscription = loop.subscribe(observer, scheduler=scheduler_)
+        return CompositeDisposable(subscription, Disposable(spool.release))
+
+    source = SpooledSource(subscribe)
+    return source
 
 
 def from_file(

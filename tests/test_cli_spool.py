@@ -3,8 +3,10 @@ its limit, bounded disposal, input validation and redacted error text."""
 
 from __future__ import annotations
 
+import io
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -15,6 +17,7 @@ import psutil
 import pytest
 import reactivex
 from reactivex import operators as ops
+from reactivex.scheduler import NewThreadScheduler
 from test_spool import descriptors_into
 from waiting import DEADLINE, wait_until
 
@@ -26,6 +29,7 @@ from rxclaude import (
     SpoolFullError,
     backpressure,
     from_cli,
+    from_reader,
     parse_json_frames,
 )
 from rxclaude.cli import STRAGGLER_TIMEOUT
@@ -280,3 +284,71 @@ def test_process_errors_show_no_credential_and_keep_the_exact_arguments() -> Non
     assert REDACTED in text and "exited with code 3" in text
     assert error.command == failing and error.args == tuple(failing)
     assert error.stderr.strip() == f"ANTHROPIC_API_KEY={SECRET}x"
+
+
+# -- from_reader(spool=True) -----------------------------------------------------------
+
+
+def test_from_reader_with_a_spool_lets_the_writer_finish_while_the_consumer_is_held(
+    tmp_path: Path,
+) -> None:
+    blocks = 40
+    writer = subprocess.Popen(child("write_blocks.py", blocks), stdout=subprocess.PIPE)
+    assert writer.stdout is not None
+    consumer = HeldBytes()
+    source = from_reader(writer.stdout, spool=True, spool_memory=MIB, spool_dir=tmp_path)
+    try:
+        source.subscribe(
+            consumer.on_next,
+            consumer.on_error,
+            consumer.on_completed,
+            scheduler=NewThreadScheduler(),
+        )
+        assert consumer.holding.wait(DEADLINE)
+        assert writer.wait(DEADLINE) == 0
+        wait_until(lambda: source.statistics().received_bytes == blocks * MIB)
+        assert source.statistics().disk_bytes > 0
+        consumer.release.set()
+        assert consumer.done.wait(DEADLINE)
+    finally:
+        consumer.release.set()
+        writer.stdout.close()
+        writer.kill()
+        writer.wait()
+    assert consumer.error is None
+    assert (consumer.position, consumer.mismatch) == (blocks * MIB, None)
+    assert descriptors_into(tmp_path) == []
+
+
+def test_from_reader_spool_full_is_an_error_after_the_bytes_that_fit() -> None:
+    reader = io.BytesIO(b"0123456789" * 100)
+    source = from_reader(reader, 7, spool=True, spool_memory=16, max_spool_bytes=25)
+    holding, release, done = threading.Event(), threading.Event(), threading.Event()
+    received: list[bytes] = []
+    errors: list[Exception] = []
+
+    def hold_first(chunk: bytes) -> None:
+        received.append(chunk)
+        if not holding.is_set():
+            holding.set()
+            assert release.wait(DEADLINE)
+
+    def on_error(error: Exception) -> None:
+        errors.append(error)
+        done.set()
+
+    source.subscribe(hold_first, on_error, done.set, scheduler=NewThreadScheduler())
+    assert holding.wait(DEADLINE)
+    wait_until(lambda: not [t for t in threading.enumerate() if t.name == "rxclaude-reader-drain"])
+    figures = source.statistics()
+    assert figures.peak_bytes == 25  # the limit, reached: the drain stopped
+    release.set()
+    assert done.wait(DEADLINE)
+    assert [type(error) for error in errors] == [SpoolFullError]
+    assert b"".join(received) == (b"0123456789" * 100)[: figures.received_bytes]
+
+
+def test_from_reader_without_a_spool_is_a_plain_observable() -> None:
+    source = from_reader(io.BytesIO(b"abc"))
+    assert not hasattr(source, "statistics")
+    assert output_of(source) == b"abc"
