@@ -255,7 +255,13 @@ class FrameDecoder:
         """The last ``result`` frame decoded so far."""
 
     def feed(self, chunk: bytes) -> None:
-        """Decode the frames that ``chunk`` completes and keep the rest for later."""
+        """Decode the frames that ``chunk`` completes and keep the rest for later.
+
+        ``chunk`` may be ``bytes``, ``bytearray`` or ``memoryview`` (read when fed, so its
+        buffer may be reused afterwards); anything else raises :exc:`TypeError`.
+        """
+        if chunk.__class__ is not bytes:
+            chunk = chunk_bytes(chunk)
         if not chunk:
             return
         lines = chunk.split(b"\n")
@@ -563,6 +569,19 @@ class FrameDecoder:
                 received_at=now,
             )
         )
+
+
+def chunk_bytes(chunk: object) -> bytes:
+    """The bytes of a ``bytes``, ``bytearray`` or ``memoryview`` chunk, copied.
+
+    Raises:
+        TypeError: ``chunk`` is anything else (a ``str``, ``None``…), named in the message.
+    """
+    if isinstance(chunk, bytes | bytearray | memoryview):
+        return bytes(chunk)
+    raise TypeError(
+        f"chunks must be bytes-like (bytes, bytearray, memoryview), not {type(chunk).__name__}"
+    )
 
 
 def _json_type_name(value: Any) -> str:

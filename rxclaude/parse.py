@@ -11,7 +11,7 @@ from reactivex.scheduler import CurrentThreadScheduler
 
 from rxclaude._batches import BatchingObservable, BatchObserver
 from rxclaude.cli import CLIProcessError
-from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES, FrameDecoder
+from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES, FrameDecoder, chunk_bytes
 from rxclaude.messages import Message, ParseError
 
 
@@ -47,6 +47,10 @@ def parse_json_frames(
     When the source fails with :class:`~rxclaude.cli.CLIProcessError`, the frames that
     arrived are emitted first (a cut last frame as a ``truncated`` error), and the
     error's ``result`` is set to the last ``result`` frame seen, if any.
+
+    Chunks are ``bytes``, ``bytearray`` or ``memoryview``. Any other item (a ``str``,
+    ``None``…) ends the stream as a source error would, with a :exc:`TypeError` naming
+    its type, and unsubscribes from the source.
 
     .. code-block:: text
 
@@ -143,8 +147,17 @@ class _Frames(BatchingObservable[Message]):
             observer.on_error(error)
 
         def on_next(chunk: bytes) -> None:
+            nonlocal stopped
             if stopped:
                 return
+            if chunk.__class__ is not bytes:
+                try:
+                    chunk = chunk_bytes(chunk)
+                except TypeError as error:  # the source broke its contract: it ends here
+                    subscription.dispose()
+                    on_source_error(error)
+                    stopped = True
+                    return
             try:
                 decoder.feed(chunk)
             except FrameDecodeError as error:
