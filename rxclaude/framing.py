@@ -29,7 +29,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import msgspec
 
@@ -45,6 +45,9 @@ from rxclaude.messages import (
     UnknownMessage,
     message_from_json,
 )
+
+BytesLike: TypeAlias = bytes | bytearray | memoryview
+"""What the decoder takes as chunks."""
 
 DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024
 """Frames longer than this (64 MiB) become ``frame_too_large`` errors."""
@@ -254,13 +257,13 @@ class FrameDecoder:
         self.last_result: ResultMessage | None = None
         """The last ``result`` frame decoded so far."""
 
-    def feed(self, chunk: bytes) -> None:
+    def feed(self, chunk: BytesLike) -> None:
         """Decode the frames that ``chunk`` completes and keep the rest for later.
 
         ``chunk`` may be ``bytes``, ``bytearray`` or ``memoryview`` (read when fed, so its
         buffer may be reused afterwards); anything else raises :exc:`TypeError`.
         """
-        if chunk.__class__ is not bytes:
+        if not isinstance(chunk, bytes):
             chunk = chunk_bytes(chunk)
         if not chunk:
             return
@@ -577,7 +580,7 @@ def chunk_bytes(chunk: object) -> bytes:
     Raises:
         TypeError: ``chunk`` is anything else (a ``str``, ``None``…), named in the message.
     """
-    if isinstance(chunk, bytes | bytearray | memoryview):
+    if isinstance(chunk, BytesLike):
         return bytes(chunk)
     raise TypeError(
         f"chunks must be bytes-like (bytes, bytearray, memoryview), not {type(chunk).__name__}"

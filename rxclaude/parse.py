@@ -11,7 +11,7 @@ from reactivex.scheduler import CurrentThreadScheduler
 
 from rxclaude._batches import BatchingObservable, BatchObserver
 from rxclaude.cli import CLIProcessError
-from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES, FrameDecoder, chunk_bytes
+from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES, BytesLike, FrameDecoder, chunk_bytes
 from rxclaude.messages import Message, ParseError
 
 
@@ -34,7 +34,7 @@ def parse_json_frames(
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
     on_error: Literal["emit", "raise"] = "emit",
     scheduler: abc.SchedulerBase | None = None,
-) -> Callable[[Observable[bytes]], Observable[Message]]:
+) -> Callable[[Observable[BytesLike]], Observable[Message]]:
     """Decode a stream of byte chunks into typed messages, one per NDJSON frame.
 
     Frames may be cut anywhere across chunks; the output does not depend on how the
@@ -70,7 +70,7 @@ def parse_json_frames(
     if max_frame_bytes < 1:
         raise ValueError(f"max_frame_bytes must be positive, not {max_frame_bytes}")
 
-    def operator(source: Observable[bytes]) -> Observable[Message]:
+    def operator(source: Observable[BytesLike]) -> Observable[Message]:
         return _Frames(source, max_frame_bytes, on_error == "raise", scheduler)
 
     return operator
@@ -82,7 +82,7 @@ class _Frames(BatchingObservable[Message]):
 
     def __init__(
         self,
-        source: Observable[bytes],
+        source: Observable[BytesLike],
         max_frame_bytes: int,
         raise_errors: bool,
         scheduler: abc.SchedulerBase | None,
@@ -146,11 +146,11 @@ class _Frames(BatchingObservable[Message]):
             flush()
             observer.on_error(error)
 
-        def on_next(chunk: bytes) -> None:
+        def on_next(chunk: BytesLike) -> None:
             nonlocal stopped
             if stopped:
                 return
-            if chunk.__class__ is not bytes:
+            if not isinstance(chunk, bytes):
                 try:
                     chunk = chunk_bytes(chunk)
                 except TypeError as error:  # the source broke its contract: it ends here

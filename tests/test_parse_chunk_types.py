@@ -85,7 +85,7 @@ def test_a_memoryview_of_a_reused_buffer_is_read_when_it_arrives(fused: bool) ->
     buffer = bytearray(8)
     view = memoryview(buffer)
     source: Subject[memoryview] = Subject()
-    outcome = subscribe(source.pipe(parse_json_frames()), fused)  # type: ignore[arg-type]
+    outcome = subscribe(source.pipe(parse_json_frames()), fused)
     for piece in pieces(b'{"type":"first"}\n{"type":"second"}\n', 8):
         buffer[: len(piece)] = piece  # as readinto() refills one buffer
         source.on_next(view[: len(piece)])
