@@ -70,6 +70,14 @@ and passed on but not routed again, so an ERROR handler that raises cannot loop.
 ``fatal_errors=True`` the first failure ends the stream with :class:`HandlerFailedError`
 instead (counted, neither routed nor passed on).
 
+A handler raising a ``BaseException`` that is no ``Exception`` (``SystemExit``,
+``KeyboardInterrupt``, ``GeneratorExit``) asks to stop: in sync mode it propagates to the
+caller of ``on_next``; in async mode the stream ends with :class:`HandlerAbortedError` right
+after the message, and no handler runs after it (counted, neither routed nor passed on). In
+async mode, when passing an item on raises on a worker thread (a ``HandlerError`` handed
+downstream), the stream ends with that exception; if ending it raises too, the routing stops
+and the exception goes to ``threading.excepthook``. No worker thread is lost.
+
 Registrations can change while streams run: the router rebuilds its per-key handler lists
 under a lock and publishes them copy-on-write, so routing reads them without locking.
 """
@@ -360,7 +368,11 @@ class HandlerError(Message, kw_only=True, gc=True):
 _CLASSIFIERS[HandlerError] = _constant(_ERROR)
 
 
-class HandlerFailedError(Exception):
+class RoutingError(Exception):
+    """Base of the errors with which ``route_by_type`` itself ends a stream."""
+
+
+class HandlerFailedError(RoutingError):
     """Ends the stream of ``route_by_type(..., fatal_errors=True)`` at the first failure.
 
     ``error`` is the :class:`HandlerError`; the handler's exception is the ``__cause__``.
@@ -370,6 +382,30 @@ class HandlerFailedError(Exception):
         super().__init__(str(error))
         self.error = error
         self.__cause__ = error.error
+
+
+class HandlerAbortedError(RoutingError):
+    """Ends an async stream whose handler raised a ``BaseException`` that is no ``Exception``.
+
+    ``SystemExit``, ``KeyboardInterrupt`` and ``GeneratorExit`` ask to stop, not to report:
+    they never become a :class:`HandlerError` item. In async mode the stream ends with this
+    error (whatever ``fatal_errors``) right after the message the handler was given; no
+    handler runs after it. Re-raise ``error`` to act on it (``raise aborted.error`` exits
+    with a ``SystemExit``'s code). In sync mode the exception propagates to the caller of
+    ``on_next``, as from any code on that thread.
+
+    Attributes:
+        error: the exception the handler raised (also the ``__cause__``).
+        message: the message being handled.
+        handler: the handler as registered.
+    """
+
+    def __init__(self, error: BaseException, message: Message, handler: Handler) -> None:
+        super().__init__(f"{handler_name(handler)} raised {error!r} on {message!r}")
+        self.error = error
+        self.message = message
+        self.handler = handler
+        self.__cause__ = error
 
 
 @dataclass(frozen=True)
@@ -631,9 +667,12 @@ class Router:
     def _handler_error(
         self, error: Exception, message: Message, registration: _Registration
     ) -> HandlerError:
+        self._count_failure()
+        return HandlerError(error=error, message=message, handler=registration.handler)
+
+    def _count_failure(self) -> None:
         with self._lock:
             self._handler_errors += 1
-        return HandlerError(error=error, message=message, handler=registration.handler)
 
 
 Mode = Literal["sync", "async"]
@@ -813,11 +852,19 @@ class _Lanes:
 
     A lane is run by at most one worker at a time, so its tasks run in order; a worker
     takes one task, then puts the lane back at the end of the ready queue (fairness).
-    ``submit`` waits while the lane holds ``capacity`` tasks.
+    ``submit`` waits while the lane holds ``capacity`` tasks. If ``run`` raises, the worker
+    releases the lane, calls ``crashed`` and lets the exception end the thread.
     """
 
-    def __init__(self, workers: int, capacity: int, run: Callable[[_Task], None]) -> None:
+    def __init__(
+        self,
+        workers: int,
+        capacity: int,
+        run: Callable[[_Task], None],
+        crashed: Callable[[BaseException], None],
+    ) -> None:
         self._run = run
+        self._crashed = crashed
         self._capacity = capacity
         lock = threading.Lock()
         self._work_ready = threading.Condition(lock)
@@ -884,13 +931,7 @@ class _Lanes:
         while True:
             with self._work_ready:
                 if finished is not None:
-                    self._unfinished -= 1
-                    if self._queues.get(finished):
-                        self._ready.append(finished)
-                    else:
-                        self._active.discard(finished)
-                    if self._unfinished == 0:
-                        self._space_or_idle.notify_all()
+                    self._release(finished)
                 while not self._ready and not self._closed:
                     self._work_ready.wait()
                 if self._closed:
@@ -898,17 +939,35 @@ class _Lanes:
                 finished = self._ready.popleft()
                 task = self._queues[finished].popleft()
                 self._space_or_idle.notify_all()
-            self._run(task)
+            try:
+                self._run(task)
+            except BaseException as error:
+                with self._work_ready:
+                    self._release(finished)
+                self._crashed(error)
+                raise
+
+    def _release(self, key: RouteKey) -> None:
+        """Count a finished task of lane ``key`` and queue the lane again (lock held)."""
+        self._unfinished -= 1
+        if self._queues.get(key):
+            self._ready.append(key)
+        else:
+            self._active.discard(key)
+        if self._unfinished == 0:
+            self._space_or_idle.notify_all()
 
 
 class _AsyncRouting:
     """Handlers on worker lanes; each message passes on right after it is queued.
 
     Downstream calls are serialised by ``_emit_lock``. Messages are numbered; a
-    HandlerError waits in ``_pending`` until its message has been passed on
-    (``_emitted``). Whoever holds ``_emit_lock`` flushes ``_pending``; workers only *try*
-    the lock and re-check after every release, so no worker ever blocks on it — which lets
-    ``_Lanes.close`` join the workers from any thread, even one holding the lock.
+    HandlerError, or an exception that ends the stream, waits in ``_pending`` until its
+    message has been passed on (``_emitted``). Whoever holds ``_emit_lock`` flushes
+    ``_pending``; workers only *try* the lock and re-check after every release, so no worker
+    ever blocks on it — which lets ``_Lanes.close`` join the workers from any thread, even
+    one holding the lock. ``_halted`` stops handlers from running (dispose, an abort);
+    ``_stopped`` stops anything from going downstream.
     """
 
     def __init__(
@@ -928,12 +987,13 @@ class _AsyncRouting:
         self._upstream = upstream
         self._fatal_errors = fatal_errors
         self._emit_lock = threading.Lock()
-        self._pending: deque[tuple[int, HandlerError]] = deque()
+        self._pending: deque[tuple[int, HandlerError | Exception]] = deque()
         self._stopped = threading.Event()
+        self._halted = False
         self._failed = False
         self._sequence = 0
         self._emitted = 0
-        self._lanes = _Lanes(max_workers, lane_capacity, self._run)
+        self._lanes = _Lanes(max_workers, lane_capacity, self._run, self._crashed)
 
     def on_next(self, message: Message) -> None:
         if self._stopped.is_set():
@@ -960,44 +1020,69 @@ class _AsyncRouting:
         self._finish(self._observer.on_completed)
 
     def stop(self) -> None:
+        self._halted = True
         self._stopped.set()
         self._lanes.close()
 
     def _run(self, task: _Task) -> None:
         """Run one lane's handlers on a message (on a worker thread)."""
         message, calls, number = task
-        failures = False
+        failed = False
         for call, registration in calls:
+            if self._halted:
+                break
             try:
                 call(message)
             except Exception as error:
                 failure = self._router._handler_error(error, message, registration)
                 self._pending.append((number, failure))
-                failures = True
-        if failures:
-            self._drain()
+                failed = True
+            except BaseException as error:
+                self._halted = True
+                self._router._count_failure()
+                aborted = HandlerAbortedError(error, message, registration.handler)
+                self._pending.append((number, aborted))
+                failed = True
+                break
+        if failed:
+            try:
+                self._drain()
+            except Exception as error:
+                if self._stopped.is_set():
+                    raise
+                # Downstream on_next raised on this worker, where no caller can take it.
+                self._halted = True
+                self._pending.append((0, error))
+                self._drain()
+
+    def _crashed(self, error: BaseException) -> None:
+        """Passing an item on raised on a worker and could not end the stream: stop."""
+        self._halted = True
+        self._stopped.set()
+        self._upstream.dispose()
+        self._lanes.close()
 
     def _flushable(self) -> bool:
         limit = self._emitted
         return any(number <= limit for number, _ in list(self._pending))
 
     def _flush(self) -> None:
-        """Pass on (and route) the HandlerErrors whose message has gone; holds the lock."""
+        """Pass on (and route) what waited for its message to go; holds the lock."""
         pending = self._pending
         if self._stopped.is_set():
             pending.clear()
             return
-        ready: list[tuple[int, HandlerError]] = []
+        ready: list[tuple[int, HandlerError | Exception]] = []
         for _ in range(len(pending)):
             entry = pending.popleft()
             (ready if entry[0] <= self._emitted else pending).append(entry)
         ready.sort(key=lambda entry: entry[0])
         for _, failure in ready:
+            if not isinstance(failure, HandlerError):
+                self._end(failure)
+                return
             if self._fatal_errors:
-                self._stopped.set()
-                self._failed = True
-                pending.clear()
-                self._observer.on_error(HandlerFailedError(failure))
+                self._end(HandlerFailedError(failure))
                 return
             if not isinstance(failure.message, HandlerError):
                 route = self._table.route(failure)
@@ -1005,6 +1090,14 @@ class _AsyncRouting:
                 for key, calls in route.lanes:
                     self._lanes.submit(key, (failure, calls, self._emitted), wait=False)
             self._observer.on_next(failure)
+
+    def _end(self, error: Exception) -> None:
+        """End the stream with ``error``; holds the lock."""
+        self._stopped.set()
+        self._halted = True
+        self._failed = True
+        self._pending.clear()
+        self._observer.on_error(error)
 
     def _drain(self) -> None:
         """Flush unless another thread is flushing; loop while something flushable is left."""
