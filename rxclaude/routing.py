@@ -59,7 +59,10 @@ is one serial *lane* per route key, drained by at most one worker at a time, so 
 kind's messages are handled in input order. A handler always runs on one lane — the key of
 its earliest registration — so it sees its messages in input order and is never called
 from two threads at once, and the handlers of one lane run in priority order. When a lane
-is full the producer waits: that is backpressure into the operator upstream.
+is full the producer waits: that is backpressure into the operator upstream. Disposing an
+async stream drops its queued messages, stops the handlers between two calls and waits up
+to ``dispose_timeout`` (1 s by default) for the running ones; a handler still running then
+is abandoned (its daemon worker ends when it returns, and what it does after is ignored).
 
 Errors. A handler that raises does not end the stream: the exception becomes a
 :class:`HandlerError` item, counted on the router, routed to ``"handler_error"``,
@@ -85,7 +88,9 @@ under a lock and publishes them copy-on-write, so routing reads them without loc
 from __future__ import annotations
 
 import itertools
+import math
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -686,6 +691,7 @@ def route_by_type(
     max_workers: int = 4,
     lane_capacity: int = 256,
     fatal_errors: bool = False,
+    dispose_timeout: float = 1.0,
 ) -> Callable[[Observable[Message]], Observable[Message]]:
     """Run ``router``'s handlers on every message, then pass the message on.
 
@@ -713,6 +719,12 @@ def route_by_type(
         lane_capacity: async messages queued per lane before the producer waits.
         fatal_errors: end the stream with :class:`HandlerFailedError` at the first
             handler error instead of passing a :class:`HandlerError` on.
+        dispose_timeout: how long disposing an async stream waits, in seconds and in all,
+            for the handlers still running (the same bound applies wherever the stream
+            stops its workers). Dispose returns within it, plus the time the source takes
+            to dispose; a worker whose handler is still running then is abandoned: a daemon
+            thread that ends when its handler returns, whose results are ignored. Within
+            the bound, no handler runs once dispose has returned.
     """
     if mode not in ("sync", "async"):
         raise ValueError(f'mode must be "sync" or "async", not {mode!r}')
@@ -720,6 +732,7 @@ def route_by_type(
         raise ValueError(f"max_workers must be at least 1, not {max_workers}")
     if lane_capacity < 1:
         raise ValueError(f"lane_capacity must be at least 1, not {lane_capacity}")
+    _check_seconds("dispose_timeout", dispose_timeout)
 
     def operator(source: Observable[Message]) -> Observable[Message]:
         def subscribe(
@@ -741,6 +754,7 @@ def route_by_type(
                     fatal_errors=fatal_errors,
                     max_workers=max_workers,
                     lane_capacity=lane_capacity,
+                    dispose_timeout=dispose_timeout,
                 )
                 on_next, on_error, on_completed, stop = (
                     routing.on_next,
@@ -756,6 +770,14 @@ def route_by_type(
         return Observable(subscribe)
 
     return operator
+
+
+def _check_seconds(name: str, value: float) -> None:
+    """``value`` must be a finite number of seconds, at least 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number of seconds, not {value!r}")
+    if not 0 <= value < math.inf:
+        raise ValueError(f"{name} must be finite and at least 0, not {value!r}")
 
 
 _Callbacks: TypeAlias = tuple[
@@ -909,12 +931,14 @@ class _Lanes:
         with self._work_ready:
             return self._unfinished == 0
 
-    def close(self) -> None:
+    def close(self, timeout: float) -> None:
         """Drop queued tasks and stop the workers once their running task is done.
 
-        Called from outside the pool, waits for the workers to end (joins them). Called
-        from a worker (a handler, or a downstream observer, disposing the stream), it only
-        signals: the workers end by themselves, and two workers never join each other.
+        Called from outside the pool, waits up to ``timeout`` seconds in all for the
+        workers to end; a worker still running a handler then is abandoned (a daemon
+        thread that ends when its handler returns). Called from a worker (a handler, or a
+        downstream observer, disposing the stream), it only signals: the workers end by
+        themselves, and two workers never join each other.
         """
         with self._work_ready:
             self._closed = True
@@ -923,8 +947,9 @@ class _Lanes:
             self._work_ready.notify_all()
             self._space_or_idle.notify_all()
         if threading.current_thread() not in self._threads:
+            deadline = time.monotonic() + timeout
             for thread in self._threads:
-                thread.join()
+                thread.join(max(0.0, deadline - time.monotonic()))
 
     def _work(self) -> None:
         finished: RouteKey | None = None
@@ -980,12 +1005,14 @@ class _AsyncRouting:
         fatal_errors: bool,
         max_workers: int,
         lane_capacity: int,
+        dispose_timeout: float,
     ) -> None:
         self._router = router
         self._table = table
         self._observer = observer
         self._upstream = upstream
         self._fatal_errors = fatal_errors
+        self._dispose_timeout = dispose_timeout
         self._emit_lock = threading.Lock()
         self._pending: deque[tuple[int, HandlerError | Exception]] = deque()
         self._stopped = threading.Event()
@@ -1022,7 +1049,7 @@ class _AsyncRouting:
     def stop(self) -> None:
         self._halted = True
         self._stopped.set()
-        self._lanes.close()
+        self._lanes.close(self._dispose_timeout)
 
     def _run(self, task: _Task) -> None:
         """Run one lane's handlers on a message (on a worker thread)."""
@@ -1060,7 +1087,7 @@ class _AsyncRouting:
         self._halted = True
         self._stopped.set()
         self._upstream.dispose()
-        self._lanes.close()
+        self._lanes.close(0.0)
 
     def _flushable(self) -> bool:
         limit = self._emitted
@@ -1110,7 +1137,7 @@ class _AsyncRouting:
                 self._emit_lock.release()
         if self._failed:
             self._upstream.dispose()
-            self._lanes.close()
+            self._lanes.close(self._dispose_timeout)
 
     def _finish(self, terminate: Callable[[], None]) -> None:
         """Wait for in-flight handlers and their errors, stop the pool, end the stream."""
@@ -1122,7 +1149,7 @@ class _AsyncRouting:
                 self._flush()
                 if lanes.idle() and not self._pending and not self._stopped.is_set():
                     self._stopped.set()
-                    lanes.close()
+                    lanes.close(self._dispose_timeout)
                     terminate()
                     return
-        lanes.close()
+        lanes.close(self._dispose_timeout)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from typing import Any
 
 import pytest
 import reactivex
@@ -174,3 +176,74 @@ def test_downstream_raising_twice_on_a_worker_stops_the_routing_loudly(
     assert hooked.wait(DEADLINE), "nothing reported the failure"
     assert [str(error) for error in reported] == ["downstream refuses RuntimeError"]
     assert not source.observers
+
+
+# -- dispose while a handler is blocked -----------------------------------------------------
+
+SLACK = 5.0
+"""Seconds a loaded machine may add to a bound measured by a test."""
+
+
+class Blocked:
+    """A handler blocked on its first message until released; it then raises."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def __call__(self, message: Message) -> None:
+        self.threads.append(threading.current_thread())
+        self.started.set()
+        self.release.wait(2 * DEADLINE)
+        raise ValueError("too late")
+
+
+def dispose_while_blocked(**options: Any) -> float:
+    """Dispose a stream whose handler is blocked; the seconds dispose took.
+
+    Checks that dispose returned while the handler was still blocked, that its worker was
+    abandoned, and that nothing the handler did afterwards had any effect.
+    """
+    router = Router()
+    blocked = Blocked()
+    after: list[int] = []
+    router.register(ALL, blocked, priority=1)
+    router.register(ALL, lambda m: after.append(m.offset))  # same lane, after ``blocked``
+    source: Subject[Message] = Subject()
+    run = Run(source.pipe(route_by_type(router, mode="async", **options)))
+    for message in numbered(3):
+        source.on_next(message)
+    assert blocked.started.wait(DEADLINE)
+    took: list[float] = []
+    disposed = threading.Event()
+
+    def dispose() -> None:
+        start = time.monotonic()
+        run.subscription.dispose()
+        took.append(time.monotonic() - start)
+        disposed.set()
+
+    threading.Thread(target=dispose, daemon=True).start()
+    try:
+        assert disposed.wait(DEADLINE), "dispose waits for the blocked handler"
+        (worker,) = blocked.threads
+        assert worker.is_alive() and worker.daemon
+    finally:
+        blocked.release.set()
+    worker.join(DEADLINE)
+    assert not worker.is_alive()
+    assert after == []
+    assert [m.offset for m in run.items] == [0, 1, 2] and not run.ended.is_set()
+    assert not source.observers
+    return took[0]
+
+
+def test_dispose_waits_at_most_a_second_for_a_blocked_handler() -> None:
+    took = dispose_while_blocked()
+    assert 0.9 <= took < 1.0 + SLACK
+
+
+def test_dispose_timeout_sets_how_long_dispose_waits_for_handlers() -> None:
+    took = dispose_while_blocked(dispose_timeout=0)
+    assert took < SLACK
