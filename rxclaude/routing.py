@@ -59,10 +59,13 @@ is one serial *lane* per route key, drained by at most one worker at a time, so 
 kind's messages are handled in input order. A handler always runs on one lane — the key of
 its earliest registration — so it sees its messages in input order and is never called
 from two threads at once, and the handlers of one lane run in priority order. When a lane
-is full the producer waits: that is backpressure into the operator upstream. Disposing an
-async stream drops its queued messages, stops the handlers between two calls and waits up
-to ``dispose_timeout`` (1 s by default) for the running ones; a handler still running then
-is abandoned (its daemon worker ends when it returns, and what it does after is ignored).
+is full the producer waits: that is backpressure into the operator upstream. The source's
+completion (or error) waits for the handlers to finish before it passes on, for at most
+``completion_timeout`` seconds if given: a completion then becomes
+:class:`CompletionTimeoutError`, naming the handlers still running. Disposing an async
+stream drops its queued messages, stops the handlers between two calls and waits up to
+``dispose_timeout`` (1 s by default) for the running ones; a handler still running then is
+abandoned (its daemon worker ends when it returns, and what it does after is ignored).
 
 Errors. A handler that raises does not end the stream: the exception becomes a
 :class:`HandlerError` item, counted on the router, routed to ``"handler_error"``,
@@ -413,6 +416,35 @@ class HandlerAbortedError(RoutingError):
         self.__cause__ = error
 
 
+class CompletionTimeoutError(RoutingError, TimeoutError):
+    """Handlers still ran ``completion_timeout`` seconds after an async stream's source completed.
+
+    The stream ends with this error instead of completing; the handlers still running are
+    abandoned as at dispose, and the queued messages are dropped.
+
+    Attributes:
+        timeout: the ``completion_timeout`` that ran out, in seconds.
+        running: each handler still running (as registered), with its message.
+        queued: lane tasks still queued (a message counts once per lane it waits in).
+    """
+
+    def __init__(
+        self, timeout: float, running: tuple[tuple[Handler, Message], ...], queued: int
+    ) -> None:
+        handlers = "; ".join(
+            f"{handler_name(handler)} on the {message.type!r} message at offset {message.offset}"
+            for handler, message in running
+        )
+        super().__init__(
+            f"route_by_type: {len(running)} handler(s) still running {timeout} s after the "
+            f"source completed: {handlers or 'none (between two calls)'}; "
+            f"{queued} queued task(s) dropped"
+        )
+        self.timeout = timeout
+        self.running = running
+        self.queued = queued
+
+
 @dataclass(frozen=True)
 class RouterStatistics:
     """A snapshot of what a router has routed, over all its streams so far.
@@ -692,6 +724,7 @@ def route_by_type(
     lane_capacity: int = 256,
     fatal_errors: bool = False,
     dispose_timeout: float = 1.0,
+    completion_timeout: float | None = None,
 ) -> Callable[[Observable[Message]], Observable[Message]]:
     """Run ``router``'s handlers on every message, then pass the message on.
 
@@ -725,6 +758,12 @@ def route_by_type(
             to dispose; a worker whose handler is still running then is abandoned: a daemon
             thread that ends when its handler returns, whose results are ignored. Within
             the bound, no handler runs once dispose has returned.
+        completion_timeout: how long, in seconds, the completion of an async stream waits
+            for its handlers (and the handlers of the errors they raise); ``None`` waits
+            as long as they run. Past it the stream ends with
+            :class:`CompletionTimeoutError`, naming the handlers still running, which are
+            abandoned as at dispose. An upstream error waits as long, then passes on
+            unchanged.
     """
     if mode not in ("sync", "async"):
         raise ValueError(f'mode must be "sync" or "async", not {mode!r}')
@@ -733,6 +772,8 @@ def route_by_type(
     if lane_capacity < 1:
         raise ValueError(f"lane_capacity must be at least 1, not {lane_capacity}")
     _check_seconds("dispose_timeout", dispose_timeout)
+    if completion_timeout is not None:
+        _check_seconds("completion_timeout", completion_timeout)
 
     def operator(source: Observable[Message]) -> Observable[Message]:
         def subscribe(
@@ -755,6 +796,7 @@ def route_by_type(
                     max_workers=max_workers,
                     lane_capacity=lane_capacity,
                     dispose_timeout=dispose_timeout,
+                    completion_timeout=completion_timeout,
                 )
                 on_next, on_error, on_completed, stop = (
                     routing.on_next,
@@ -868,6 +910,24 @@ def _sync_stream(
 _Task: TypeAlias = tuple[Message, tuple[_Call, ...], int]
 """A message, the handlers of one lane to run on it, and its sequence number."""
 
+_Idle: TypeAlias = Literal["idle", "closed", "late"]
+
+
+class _Worker:
+    """A pool thread and what it runs, read for timeout reports and deadlock checks.
+
+    ``lane`` changes under the pool's lock; ``message`` and ``call`` (the registration
+    whose handler is running) are set by the routing's ``run`` without it.
+    """
+
+    __slots__ = ("call", "lane", "message", "thread")
+
+    def __init__(self, target: Callable[[_Worker], None], name: str) -> None:
+        self.lane: RouteKey | None = None
+        self.message: Message | None = None
+        self.call: _Registration | None = None
+        self.thread = threading.Thread(target=target, args=(self,), name=name, daemon=True)
+
 
 class _Lanes:
     """Serial FIFO lanes drained by a fixed pool of worker threads.
@@ -882,7 +942,7 @@ class _Lanes:
         self,
         workers: int,
         capacity: int,
-        run: Callable[[_Task], None],
+        run: Callable[[_Task, _Worker], None],
         crashed: Callable[[BaseException], None],
     ) -> None:
         self._run = run
@@ -896,12 +956,11 @@ class _Lanes:
         self._active: set[RouteKey] = set()
         self._unfinished = 0
         self._closed = False
-        self._threads = [
-            threading.Thread(target=self._work, name=f"rxclaude-route-{n}", daemon=True)
-            for n in range(workers)
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._closed_until: float | None = None
+        self._workers = [_Worker(self._work, f"rxclaude-route-{n}") for n in range(workers)]
+        for worker in self._workers:
+            worker.thread.start()
+        self._by_thread = {worker.thread.ident: worker for worker in self._workers}
 
     def submit(self, key: RouteKey, task: _Task, *, wait: bool = True) -> None:
         """Queue ``task`` on lane ``key``; with ``wait``, first wait for room in the lane."""
@@ -920,38 +979,63 @@ class _Lanes:
                 self._ready.append(key)
                 self._work_ready.notify()
 
-    def wait_idle(self) -> bool:
-        """Wait until every queued task has run; True if idle (not closed meanwhile)."""
+    def wait_idle(self, deadline: float | None) -> _Idle:
+        """Wait until every queued task has run, the pool closes, or ``deadline`` passes."""
         with self._space_or_idle:
             while self._unfinished and not self._closed:
-                self._space_or_idle.wait()
-            return not self._closed
+                if deadline is None:
+                    self._space_or_idle.wait()
+                else:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return "late"
+                    self._space_or_idle.wait(left)
+            return "closed" if self._closed else "idle"
 
     def idle(self) -> bool:
         with self._work_ready:
             return self._unfinished == 0
 
+    def on_worker(self) -> bool:
+        """Whether the calling thread is one of the pool's workers."""
+        return threading.get_ident() in self._by_thread
+
+    def busy(self) -> tuple[tuple[tuple[Handler, Message], ...], int]:
+        """The handlers running, each with its message, and the number of tasks queued."""
+        with self._work_ready:
+            queued = sum(len(queue) for queue in self._queues.values())
+        running = []
+        for worker in self._workers:
+            call, message = worker.call, worker.message
+            if call is not None and message is not None:
+                running.append((call.handler, message))
+        return tuple(running), queued
+
     def close(self, timeout: float) -> None:
         """Drop queued tasks and stop the workers once their running task is done.
 
         Called from outside the pool, waits up to ``timeout`` seconds in all for the
-        workers to end; a worker still running a handler then is abandoned (a daemon
-        thread that ends when its handler returns). Called from a worker (a handler, or a
+        workers to end, and never past the deadline of an earlier ``close``; a worker still
+        running a handler then is abandoned (a daemon thread that ends when its handler
+        returns). Called from a worker (a handler, or a
         downstream observer, disposing the stream), it only signals: the workers end by
         themselves, and two workers never join each other.
         """
         with self._work_ready:
+            deadline = time.monotonic() + timeout
+            if self._closed_until is not None:
+                deadline = min(deadline, self._closed_until)
+            self._closed_until = deadline
             self._closed = True
             self._queues.clear()
             self._ready.clear()
             self._work_ready.notify_all()
             self._space_or_idle.notify_all()
-        if threading.current_thread() not in self._threads:
-            deadline = time.monotonic() + timeout
-            for thread in self._threads:
-                thread.join(max(0.0, deadline - time.monotonic()))
+        if not self.on_worker():
+            for worker in self._workers:
+                worker.thread.join(max(0.0, deadline - time.monotonic()))
 
-    def _work(self) -> None:
+    def _work(self, worker: _Worker) -> None:
         finished: RouteKey | None = None
         while True:
             with self._work_ready:
@@ -961,11 +1045,11 @@ class _Lanes:
                     self._work_ready.wait()
                 if self._closed:
                     return
-                finished = self._ready.popleft()
+                finished = worker.lane = self._ready.popleft()
                 task = self._queues[finished].popleft()
                 self._space_or_idle.notify_all()
             try:
-                self._run(task)
+                self._run(task, worker)
             except BaseException as error:
                 with self._work_ready:
                     self._release(finished)
@@ -1006,6 +1090,7 @@ class _AsyncRouting:
         max_workers: int,
         lane_capacity: int,
         dispose_timeout: float,
+        completion_timeout: float | None,
     ) -> None:
         self._router = router
         self._table = table
@@ -1013,6 +1098,7 @@ class _AsyncRouting:
         self._upstream = upstream
         self._fatal_errors = fatal_errors
         self._dispose_timeout = dispose_timeout
+        self._completion_timeout = completion_timeout
         self._emit_lock = threading.Lock()
         self._pending: deque[tuple[int, HandlerError | Exception]] = deque()
         self._stopped = threading.Event()
@@ -1041,23 +1127,25 @@ class _AsyncRouting:
             self._drain()
 
     def on_error(self, error: Exception) -> None:
-        self._finish(lambda: self._observer.on_error(error))
+        self._finish(lambda: self._observer.on_error(error), completing=False)
 
     def on_completed(self) -> None:
-        self._finish(self._observer.on_completed)
+        self._finish(self._observer.on_completed, completing=True)
 
     def stop(self) -> None:
         self._halted = True
         self._stopped.set()
         self._lanes.close(self._dispose_timeout)
 
-    def _run(self, task: _Task) -> None:
+    def _run(self, task: _Task, worker: _Worker) -> None:
         """Run one lane's handlers on a message (on a worker thread)."""
         message, calls, number = task
+        worker.message = message
         failed = False
         for call, registration in calls:
             if self._halted:
                 break
+            worker.call = registration
             try:
                 call(message)
             except Exception as error:
@@ -1071,6 +1159,7 @@ class _AsyncRouting:
                 self._pending.append((number, aborted))
                 failed = True
                 break
+        worker.call = None
         if failed:
             try:
                 self._drain()
@@ -1139,17 +1228,35 @@ class _AsyncRouting:
             self._upstream.dispose()
             self._lanes.close(self._dispose_timeout)
 
-    def _finish(self, terminate: Callable[[], None]) -> None:
-        """Wait for in-flight handlers and their errors, stop the pool, end the stream."""
+    def _finish(self, terminate: Callable[[], None], *, completing: bool) -> None:
+        """Wait for in-flight handlers and their errors, stop the pool, end the stream.
+
+        After ``completion_timeout`` seconds, a completion becomes a
+        :class:`CompletionTimeoutError`; an upstream error passes on unchanged.
+        """
         lanes = self._lanes
-        while lanes.wait_idle():
+        timeout = self._completion_timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (state := lanes.wait_idle(deadline)) != "closed":
             with self._emit_lock:
                 if self._stopped.is_set():
                     break
                 self._flush()
-                if lanes.idle() and not self._pending and not self._stopped.is_set():
+                if self._stopped.is_set():
+                    break
+                if lanes.idle() and not self._pending:
                     self._stopped.set()
                     lanes.close(self._dispose_timeout)
                     terminate()
+                    return
+                if state == "late" and timeout is not None:
+                    self._halted = True
+                    self._stopped.set()
+                    late = CompletionTimeoutError(timeout, *lanes.busy())
+                    lanes.close(0.0)
+                    if completing:
+                        self._observer.on_error(late)
+                    else:
+                        terminate()
                     return
         lanes.close(self._dispose_timeout)

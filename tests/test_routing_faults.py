@@ -11,7 +11,7 @@ import pytest
 import reactivex
 from corpus_files import EPOCH
 from reactivex.subject import Subject
-from waiting import DEADLINE
+from waiting import DEADLINE, wait_until
 
 from rxclaude import routing
 from rxclaude.messages import Message, message_from_json
@@ -247,3 +247,82 @@ def test_dispose_waits_at_most_a_second_for_a_blocked_handler() -> None:
 def test_dispose_timeout_sets_how_long_dispose_waits_for_handlers() -> None:
     took = dispose_while_blocked(dispose_timeout=0)
     assert took < SLACK
+
+
+# -- completion_timeout ---------------------------------------------------------------------
+
+
+def test_completion_timeout_ends_the_stream_naming_the_running_handlers() -> None:
+    router = Router()
+    blocked = Blocked()
+    handler_failure = ValueError("first")
+
+    messages = numbered(3)
+
+    def fails_on_first(message: Message) -> None:
+        if message is messages[0]:
+            raise handler_failure
+
+    router.register(Kind.SYSTEM, blocked)
+    router.register(ALL, fails_on_first)
+    source: Subject[Message] = Subject()
+    run = Run(source.pipe(route_by_type(router, mode="async", completion_timeout=0.05)))
+    try:
+        feed(source, messages, complete=False)
+        wait_until(lambda: any(isinstance(item, HandlerError) for item in run.items))
+        feed(source, [])
+        assert run.ended.wait(DEADLINE), "the stream never ended"
+        error = run.error
+        assert isinstance(error, routing.CompletionTimeoutError)
+        assert isinstance(error, TimeoutError) and isinstance(error, routing.RoutingError)
+        assert error.timeout == 0.05
+        assert error.running == ((blocked, messages[0]),)
+        assert error.queued == 2
+        assert "Blocked on the 'system' message at offset 0" in str(error)
+        assert "0.05 s" in str(error)
+    finally:
+        blocked.release.set()
+    (worker,) = blocked.threads
+    worker.join(DEADLINE)
+    assert not worker.is_alive()
+    assert [item for item in run.items if not isinstance(item, HandlerError)] == messages
+    (failure,) = [item for item in run.items if isinstance(item, HandlerError)]
+    assert failure.error is handler_failure
+
+
+def test_completion_within_the_timeout_completes_after_the_handlers() -> None:
+    router = Router()
+    release = threading.Event()
+    handled: list[int] = []
+
+    def slow(message: Message) -> None:
+        release.wait(DEADLINE)
+        handled.append(message.offset)
+
+    router.register(Kind.SYSTEM, slow)
+    source: Subject[Message] = Subject()
+    run = Run(source.pipe(route_by_type(router, mode="async", completion_timeout=DEADLINE)))
+    producer = threading.Thread(target=feed, args=(source, numbered(3)), daemon=True)
+    producer.start()
+    release.set()
+    producer.join(DEADLINE)
+    assert run.ended.wait(DEADLINE)
+    assert run.error is None
+    assert handled == [0, 1, 2]
+
+
+def test_completion_timeout_passes_an_upstream_error_on_unchanged() -> None:
+    router = Router()
+    blocked = Blocked()
+    router.register(ALL, blocked)
+    source: Subject[Message] = Subject()
+    upstream_failure = OSError("pipe")
+    run = Run(source.pipe(route_by_type(router, mode="async", completion_timeout=0.01)))
+    try:
+        source.on_next(numbered(1)[0])
+        assert blocked.started.wait(DEADLINE)
+        source.on_error(upstream_failure)
+        assert run.ended.wait(DEADLINE)
+    finally:
+        blocked.release.set()
+    assert run.error is upstream_failure
