@@ -62,6 +62,12 @@ Design decisions:
   releases blocked producers at once. An exception from downstream ``on_next`` disposes
   the subscription and propagates out of the consumer thread (``threading.excepthook``) or
   out of the scheduled drain action, as it would out of any RxPY scheduler.
+* **Accounting at dispose.** The consumer calls the subscriber's callbacks directly: RxPY's
+  auto-detach observer drops items from the moment its ``dispose`` begins, before that
+  reaches this operator, and items handed to it meanwhile (hundreds, when the disposing
+  thread waited for the lock) reached nobody yet counted as delivered. The consumer and
+  ``dispose`` take a batch's items from one iterator, so each is either delivered or
+  discarded, and the statistics are final when ``dispose`` returns.
 * **Deadlock detection (BLOCK).** Waiting is refused with ``BackpressureDeadlockError`` when
   the waiting thread is the one that drains: the consumer thread itself (a handler feeding
   its own source), a thread running a drain action, or, for schedulers that run every
@@ -99,14 +105,15 @@ import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
 
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable, SerialDisposable, SingleAssignmentDisposable
+from reactivex.internal import default_error, noop
 from reactivex.scheduler import (
     CurrentThreadScheduler,
     NewThreadScheduler,
@@ -271,7 +278,12 @@ class BackpressureEvent:
 class BackpressureStatistics:
     """A snapshot of one subscription's buffer.
 
-    While the subscription runs, ``produced == delivered + dropped + size + discarded``.
+    Always ``produced == delivered + dropped + size + discarded``. Once the subscription
+    has ended (its terminal signal delivered, or disposed) ``size`` is 0, so
+    ``produced == delivered + dropped + discarded``, and the counts no longer change:
+    ``delivered`` is then exactly the number of items the downstream observer received
+    (an ``on_next`` still running when ``dispose`` returns included), and every other
+    item is ``dropped`` or ``discarded``.
     """
 
     capacity: int
@@ -283,11 +295,12 @@ class BackpressureStatistics:
     produced: int
     """Items the source delivered to the operator, whatever became of them."""
     delivered: int
-    """Items handed to downstream ``on_next``."""
+    """Items handed to downstream ``on_next`` (while running: the one in hand included)."""
     dropped: int
     """Items discarded by the policy (each passed to ``on_drop``)."""
     discarded: int
-    """Items lost because the subscription ended (dispose, overflow, deadlock) first."""
+    """Items lost because the subscription ended (dispose, overflow, deadlock) first:
+    buffered, taken by the consumer but not handed on, or held by a waiting producer."""
     blocked_time: float
     """Seconds producers spent waiting for room, including waits in progress."""
     producers_waiting: int
@@ -342,6 +355,36 @@ class _EventHub:
                 with self._lock:
                     self._emitting = False
                 raise
+
+
+class _Observer(Protocol):
+    """The downstream: an ``abc.ObserverBase``, or a subscriber's callbacks (``_Callbacks``)."""
+
+    def on_next(self, value: Any, /) -> None: ...
+    def on_error(self, error: Exception, /) -> None: ...
+    def on_completed(self) -> None: ...
+
+
+class _Callbacks(NamedTuple):
+    """A subscriber's callbacks, which the consumer calls without RxPY's auto-detach
+    observer in between (see **Dispose** in the module's docstring)."""
+
+    on_next: Callable[[Any], None]
+    on_error: Callable[[Exception], None]
+    on_completed: Callable[[], None]
+
+    @classmethod
+    def of(
+        cls,
+        on_next: abc.ObserverBase[Any] | abc.OnNext[Any] | None,
+        on_error: abc.OnError | None,
+        on_completed: abc.OnCompleted | None,
+    ) -> _Callbacks:
+        """The callbacks ``Observable.subscribe`` would call for these arguments."""
+        if isinstance(on_next, abc.ObserverBase) or callable(getattr(on_next, "on_next", None)):
+            observer = cast(abc.ObserverBase[Any], on_next)
+            return cls(observer.on_next, observer.on_error, observer.on_completed)
+        return cls(on_next or noop, on_error or default_error, on_completed or noop)
 
 
 class _Ended(abc.ObserverBase[Any]):
@@ -427,7 +470,7 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
     def __init__(
         self,
         settings: _Settings,
-        observer: abc.ObserverBase[Any],
+        observer: _Observer,
         hub: _EventHub,
         on_close: Callable[[_BoundedBuffer], None] | None = None,
     ) -> None:
@@ -435,7 +478,7 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
         self._on_close = on_close  # when it ends; twice if dispose races the end
         self._policy = settings.policy
         self._on_drop = settings.on_drop
-        self._observer = observer
+        self._observer: _Observer = observer
         self._hub = hub
         self._scheduler = settings.scheduler
         self._monitored = settings.adaptive is not None or settings.slow_consumer is not None
@@ -446,10 +489,15 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
         self._capacity = settings.capacity
         self._refill = max(1, self._capacity // 4)
         # Every item that arrives ends up counted in exactly one of: _pending, _taken
-        # (by the consumer, of which _handed went downstream), _dropped, _lost (arrived
-        # while the subscription ended) or _cleared (buffered when it was disposed).
+        # (by the consumer, of which _handed went downstream or is in its hand), _dropped,
+        # _lost (arrived, or waited for room, while the subscription ended) or _cleared
+        # (buffered when it was disposed).
         self._taken = 0
         self._handed = 0
+        # The items of the consumer's batch it has not taken yet. The consumer and dispose
+        # both take from this one iterator, each ``next`` atomic under the GIL: an item the
+        # consumer took is delivered, one that dispose took is not, and none is both.
+        self._unhanded: Iterator[Any] = iter(())
         self._dropped = 0
         self._lost = 0
         self._cleared = 0
@@ -510,11 +558,11 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
             if self._disposed:
                 return
             self._disposed = True
-            self._accepting = False
-            self._fast_limit = 0
+            self._stop_accepting()
             self._cleared += len(self._pending)
             self._pending.clear()
-            self._wake_producers()
+            # What the consumer has taken it delivers: that is all it ever delivers.
+            self._handed = self._taken - len(list(self._unhanded))
             self._not_empty.notify_all()
         self._retired.clear()
         self._upstream.dispose()
@@ -615,7 +663,7 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
             elif self._policy is not Policy.BLOCK:
                 self._overflow(item, after)
             elif self._blocking_would_deadlock():
-                self._lose_item()
+                self._lost += 1  # the ending subscription cannot take it
                 self._end_locked(
                     functools.partial(self._observer.on_error, self._deadlock_error()), after
                 )
@@ -638,18 +686,21 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
             now = self._clock()
             self._block_starts.remove(start)
             self._blocked_time += now - start
-            if self._accepting:
+            if self._accepting:  # otherwise ``_stop_accepting`` counted the item as lost
                 self._enqueue(item, after)
                 self._publish(BackpressureEventKind.UNBLOCKED, blocked_for=now - start)
-            else:
-                self._lose_item()
             if self._monitored and not self._disposed:
                 self._observe(now, after)
         self._after_lock(after)
 
-    def _lose_item(self) -> None:
-        """Counts an item that the ending subscription could not take."""
-        self._lost += 1
+    def _stop_accepting(self) -> None:
+        """Refuses items from now on (lock held). The items of the producers waiting for
+        room are lost: counted here, so the statistics no longer change once it ends."""
+        if self._accepting:
+            self._accepting = False
+            self._fast_limit = 0
+            self._lost += len(self._block_starts)
+            self._wake_producers()
 
     def _wake_producers(self) -> None:
         """Wakes the producers waiting for room (lock held)."""
@@ -692,10 +743,8 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
         """Stops accepting items; ``terminal`` is delivered after the buffered items."""
         if not self._accepting:
             return
-        self._accepting = False
-        self._fast_limit = 0
+        self._stop_accepting()
         self._terminal = terminal
-        self._wake_producers()
         after.dispose_upstream = True
         if self._idle and self._wake_consumer():
             after.schedule_drain = True
@@ -756,15 +805,14 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
         taken = self._take(wait=wait)
         if taken is None:
             return False
-        batch, first = taken
+        batch, unhanded, first = taken
         try:
             if not batch:
                 self._finish()
                 return False
             deliver = self._observer.on_next
-            for position, item in enumerate(batch, first):
-                if self._disposed:
-                    return False
+            # Ends early when dispose takes the rest: dispose stops it between two items.
+            for position, item in enumerate(unhanded, first):
                 self._handed = position
                 try:
                     deliver(item)
@@ -774,6 +822,8 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
                 if self._sleepers and self._capacity - self._size() >= self._refill:
                     with self._lock:
                         self._wake_producers()
+            if self._disposed:
+                return False
             self._retired.extend(batch)
             if self._monitored:
                 self._observe_now()
@@ -789,8 +839,9 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
         self.dispose()
         observer.on_error(error)
 
-    def _take(self, *, wait: bool) -> tuple[deque[Any], int] | None:
-        """Takes everything buffered, and the position of its first item.
+    def _take(self, *, wait: bool) -> tuple[deque[Any], Iterator[Any], int] | None:
+        """Takes everything buffered, the iterator to deliver it from (shared with dispose,
+        see ``_unhanded``), and the position of its first item.
 
         Returns an empty batch when only the terminal signal is left, and None when there
         is nothing to do (disposed, or, without ``wait``, an empty buffer).
@@ -808,13 +859,14 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
                 self._pending = deque()
                 self._taken += len(batch)
                 self._handed = first  # the first item is in the consumer's hand from now on
+                self._unhanded = iter(batch)
             elif self._terminal is None:
                 self._idle = True
                 return None
             self._drain_thread = threading.get_ident()
             self._draining = True
             self._wake_producers()
-        return batch, first
+            return batch, self._unhanded, first
 
     def _finish(self) -> None:
         """Delivers the terminal signal once everything buffered has been delivered."""
@@ -1097,7 +1149,7 @@ class Backpressure:
 
     def __call__(self, source: Observable[_T]) -> Observable[_T]:
         def subscribe(
-            observer: abc.ObserverBase[_T], scheduler: abc.SchedulerBase | None = None
+            observer: _Observer, scheduler: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
             with self._lock:  # a concurrent resize reaches it, or it starts at the new size
                 buffer = _BoundedBuffer(self._settings, observer, self._hub, self._closed)
@@ -1110,7 +1162,37 @@ class Backpressure:
                 buffer.attach(source.subscribe(buffer, scheduler=scheduler))
             return Disposable(buffer.dispose)
 
-        return Observable(subscribe)
+        return _Output(subscribe)
+
+
+class _Output(Observable[_T]):
+    """What ``Backpressure`` makes of a source: its consumer calls the subscriber's own
+    callbacks (``_Callbacks``); RxPY's ``subscribe`` still makes the subscription (the
+    trampoline, errors while subscribing) and its disposable disposes it."""
+
+    def __init__(
+        self,
+        connect: Callable[[_Observer, abc.SchedulerBase | None], abc.DisposableBase],
+    ) -> None:
+        super().__init__(connect)
+        self._connect = connect
+
+    def subscribe(
+        self,
+        on_next: abc.ObserverBase[_T] | abc.OnNext[_T] | None = None,
+        on_error: abc.OnError | None = None,
+        on_completed: abc.OnCompleted | None = None,
+        *,
+        scheduler: abc.SchedulerBase | None = None,
+    ) -> abc.DisposableBase:
+        callbacks = _Callbacks.of(on_next, on_error, on_completed)
+
+        def connect(
+            _detached: abc.ObserverBase[Any], scheduler: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            return self._connect(callbacks, scheduler)
+
+        return Observable(connect).subscribe(on_error=callbacks.on_error, scheduler=scheduler)
 
 
 def backpressure(
