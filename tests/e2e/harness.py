@@ -83,7 +83,8 @@ class CLIInvocation:
 
     argv: list[str]
     env: dict[str, str]
-    """The complete environment: fresh HOME, dummy key, loopback base URL, no traffic."""
+    """The complete environment: fresh HOME, dummy key, loopback base URL, no traffic,
+    and the scenario's own settings (``Scenario.env``)."""
     cwd: Path
     """The CLI's working directory: empty but for the scenario's project files."""
     request_log: Path
@@ -126,6 +127,7 @@ def cli_invocation(
     request_log = run_dir / "requests.jsonl"
     request_log.touch()
     env = {
+        **script.env,  # first: the settings below always win
         "PATH": os.environ.get("PATH", os.defpath),
         "HOME": str(home),
         "PYTHONPATH": str(REPO_ROOT),  # for the launcher; it drops it for the CLI

@@ -17,7 +17,7 @@ Stdlib only: the launcher imports this inside the network namespace.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -221,6 +221,8 @@ class Scenario:
         prompts: the user turns; one for ``-p``, more for ``--input-format stream-json``.
         project_files: files created in the CLI's working directory before it starts.
         max_retries: ``CLAUDE_CODE_MAX_RETRIES`` for the run.
+        env: CLI settings added to the run's environment (never the network settings,
+            which the harness fixes and the launcher checks).
     """
 
     name: str
@@ -228,6 +230,7 @@ class Scenario:
     prompts: tuple[str, ...] = ("Say something.",)
     project_files: Mapping[str, str] = field(default_factory=dict)
     max_retries: int = 1
+    env: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def messages(self) -> list[Message]:
@@ -283,6 +286,71 @@ LONG_TEXT = " ".join(
 READ_FILE_CONTENT = "first line\nsecond line\n"
 
 _FALLBACK_TEXT = "The complete answer, from the non-streaming retry."
+
+
+def read_loop_file(part: int, size: int) -> str:
+    """The text of file ``part`` of a read loop: ``size`` characters of lines that name
+    their part and number, so no two lines of a run are the same."""
+    filler = "lorem ipsum dolor sit amet, " * 3
+    lines: list[str] = []
+    total = 0
+    while total < size:
+        line = f"part {part:02d} line {len(lines) + 1:06d}: {filler}\n"
+        lines.append(line)
+        total += len(line)
+    return "".join(lines)[:size]
+
+
+class ReadLoopFiles(Mapping[str, str]):
+    """``part_01.txt`` … of a read loop, each ``size`` characters, made when read (so a
+    scenario of megabytes costs nothing until a run writes its files)."""
+
+    def __init__(self, parts: int, size: int) -> None:
+        self.parts, self.size = parts, size
+
+    @staticmethod
+    def name(part: int) -> str:
+        return f"part_{part:02d}.txt"
+
+    def __getitem__(self, name: str) -> str:
+        for part in range(1, self.parts + 1):
+            if name == self.name(part):
+                return read_loop_file(part, self.size)
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return (self.name(part) for part in range(1, self.parts + 1))
+
+    def __len__(self) -> int:
+        return self.parts
+
+
+def read_loop(name: str, parts: int, size: int, **read_options: int) -> Scenario:
+    """A tool loop: in each of ``parts`` turns the model reads the next file with ``Read``
+    (``read_options`` added to the input), then it answers with text. Each ``user`` frame
+    carries its file twice (the numbered tool result and ``tool_use_result``), so the run
+    writes a little over ``2 * parts * size`` bytes."""
+    files = ReadLoopFiles(parts, size)
+    steps = [
+        _reply(
+            f"msg_fake_{name}_{part}",
+            tool_use_block(
+                f"toolu_fake_{name}_{part:02d}", "Read", {"file_path": file, **read_options}
+            ),
+            stop_reason="tool_use",
+        )
+        for part, file in enumerate(files, 1)
+    ]
+    steps.append(_reply(f"msg_fake_{name}_done", text_block(f"I have read all {parts} files.")))
+    return Scenario(
+        name,
+        tuple(steps),
+        prompts=(f"Read {files.name(1)} to {files.name(parts)}, one after the other.",),
+        project_files=files,
+        # Whole files: no cut at the default 25,000 tokens of a read.
+        env={"CLAUDE_CODE_FILE_READ_MAX_OUTPUT_TOKENS": "10000000"},
+    )
+
 
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
@@ -372,6 +440,14 @@ SCENARIOS: dict[str, Scenario] = {
             ),
             prompts=("Say hello.", "Say hello again."),
         ),
+        # About 2.5 MB of stream-json in 27 frames.
+        read_loop("read_loop", 12, 100_000),
+        # About 50 MB in 51 frames. A file over 256 KB is read only with a line range, and
+        # the CLI estimates a read's tokens: a file of 4 MB would not fit its context
+        # ("Prompt is too long"). Every request carries the files read before it (320 MB
+        # of request bodies in all): more, smaller files would cost the CLI more time,
+        # fewer, larger ones would make each frame a consumer holds larger.
+        read_loop("read_loop_large", 24, 1_000_000, offset=1, limit=1_000_000),
     )
 }
 """The scenarios by name."""
