@@ -102,6 +102,8 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
+import numbers
 import threading
 import time
 from collections import deque
@@ -125,6 +127,7 @@ from reactivex.subject import Subject
 from rxclaude._batches import BatchingObservable
 
 __all__ = [
+    "DEFAULT_BUFFER_SIZE",
     "Adaptive",
     "Backpressure",
     "BackpressureDeadlockError",
@@ -138,6 +141,9 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+
+DEFAULT_BUFFER_SIZE = 1024
+"""Capacity of ``backpressure`` (and of ``StreamHandler``) unless told otherwise."""
 
 _consumer_thread_numbers = itertools.count(1)
 
@@ -173,14 +179,33 @@ class BackpressureDeadlockError(RuntimeError):
     """``Policy.BLOCK`` would make the thread that drains the buffer wait for itself."""
 
 
+def check_buffer_size(buffer_size: int, name: str = "buffer_size") -> None:
+    """Raises ``TypeError`` unless ``buffer_size`` is an int (a bool is not), and
+    ``ValueError`` if it is smaller than 1."""
+    if not isinstance(buffer_size, int) or isinstance(buffer_size, bool):
+        raise TypeError(f"{name} must be an int, not {type(buffer_size).__name__}")
+    if buffer_size < 1:
+        raise ValueError(f"{name} must be >= 1, got {buffer_size}")
+
+
+def _check_number(name: str, value: object, unit: str = "") -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number{unit}, not {type(value).__name__}")
+
+
+def check_seconds(name: str, seconds: float) -> None:
+    """Raises ``TypeError`` unless ``seconds`` is a real number (a bool is not), and
+    ``ValueError`` unless it is positive and finite."""
+    _check_number(name, seconds, " of seconds")
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ValueError(f"{name} must be a positive, finite number of seconds, got {seconds}")
+
+
 def _check_watermarks(owner: str, low: float, high: float) -> None:
+    _check_number(f"{owner}.low", low)
+    _check_number(f"{owner}.high", high)
     if not 0.0 <= low < high <= 1.0:
         raise ValueError(f"{owner} needs 0 <= low < high <= 1, got low={low}, high={high}")
-
-
-def _check_duration(owner: str, name: str, value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{owner}.{name} must be > 0 seconds, got {value}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,13 +226,15 @@ class Adaptive:
     window: float = 1.0
 
     def __post_init__(self) -> None:
-        if not 1 <= self.min_size <= self.max_size:
+        check_buffer_size(self.min_size, "Adaptive.min_size")
+        check_buffer_size(self.max_size, "Adaptive.max_size")
+        if not self.min_size <= self.max_size:
             raise ValueError(
                 f"Adaptive needs 1 <= min_size <= max_size, "
                 f"got min_size={self.min_size}, max_size={self.max_size}"
             )
         _check_watermarks("Adaptive", self.low, self.high)
-        _check_duration("Adaptive", "window", self.window)
+        check_seconds("Adaptive.window", self.window)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,8 +253,8 @@ class SlowConsumer:
     low: float = 0.2
 
     def __post_init__(self) -> None:
-        _check_duration("SlowConsumer", "window", self.window)
-        _check_duration("SlowConsumer", "blocked_threshold", self.blocked_threshold)
+        check_seconds("SlowConsumer.window", self.window)
+        check_seconds("SlowConsumer.blocked_threshold", self.blocked_threshold)
         _check_watermarks("SlowConsumer", self.low, self.high)
 
 
@@ -1121,10 +1148,10 @@ class Backpressure:
         capacity, also when the most recent subscription has already ended.
 
         Raises:
+            TypeError: ``buffer_size`` is not an int (a bool is not).
             ValueError: ``buffer_size`` is smaller than 1.
         """
-        if buffer_size < 1:
-            raise ValueError(f"buffer_size must be >= 1, got {buffer_size}")
+        check_buffer_size(buffer_size)
         adaptive = self._settings.adaptive
         if adaptive is not None:
             buffer_size = min(max(buffer_size, adaptive.min_size), adaptive.max_size)
@@ -1198,7 +1225,7 @@ class _Output(Observable[_T]):
 def backpressure(
     policy: Policy,
     *,
-    buffer_size: int = 1024,
+    buffer_size: int = DEFAULT_BUFFER_SIZE,
     scheduler: abc.SchedulerBase | None = None,
     on_drop: Callable[[Any], object] | None = None,
     adaptive: Adaptive | None = None,
@@ -1233,13 +1260,22 @@ def backpressure(
         The operator, with ``statistics()``, ``events`` and ``resize()``.
 
     Raises:
-        TypeError: ``policy`` is not a ``Policy``.
+        TypeError: An argument has the wrong type: ``policy`` is not a ``Policy``,
+            ``buffer_size`` not an int (a bool is not), ``scheduler`` not a scheduler,
+            ``on_drop`` not callable, ``adaptive`` or ``slow_consumer`` not one of those.
         ValueError: ``buffer_size`` is smaller than 1.
     """
     if not isinstance(policy, Policy):
         raise TypeError(f"policy must be a Policy, got {policy!r}")
-    if buffer_size < 1:
-        raise ValueError(f"buffer_size must be >= 1, got {buffer_size}")
+    check_buffer_size(buffer_size)
+    if scheduler is not None and not isinstance(scheduler, abc.SchedulerBase):
+        raise TypeError(f"scheduler must be a reactivex scheduler or None, got {scheduler!r}")
+    if on_drop is not None and not callable(on_drop):
+        raise TypeError(f"on_drop must be callable or None, got {on_drop!r}")
+    if adaptive is not None and not isinstance(adaptive, Adaptive):
+        raise TypeError(f"adaptive must be an Adaptive or None, got {adaptive!r}")
+    if slow_consumer is not None and not isinstance(slow_consumer, SlowConsumer):
+        raise TypeError(f"slow_consumer must be a SlowConsumer or None, got {slow_consumer!r}")
     capacity = buffer_size
     if adaptive is not None:
         capacity = min(max(buffer_size, adaptive.min_size), adaptive.max_size)

@@ -7,6 +7,7 @@ consumer that needs ``service_time`` ticks for every drain.
 
 from __future__ import annotations
 
+import math
 import pickle
 import threading
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from fused_source import Batches
 from reactivex import abc
 from reactivex import operators as ops
 from reactivex.notification import OnError
-from reactivex.scheduler import CurrentThreadScheduler
+from reactivex.scheduler import CurrentThreadScheduler, ThreadPoolScheduler
 from reactivex.subject import Subject
 from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.hotobservable import HotObservable
@@ -27,6 +28,7 @@ from reactivex.testing.recorded import Recorded
 from waiting import HeldConsumer, wait_until
 
 from rxclaude.backpressure import (
+    DEFAULT_BUFFER_SIZE,
     Adaptive,
     Backpressure,
     BackpressureDeadlockError,
@@ -752,6 +754,66 @@ def test_backpressure_resize_from_another_thread_while_a_block_stream_runs() -> 
 def test_backpressure_rejects_invalid_configuration_at_assembly(make: Callable[[], Any]) -> None:
     with pytest.raises(ValueError):
         make()
+
+
+@pytest.mark.parametrize(
+    ("make", "arguments", "message"),
+    [
+        (backpressure, {"buffer_size": 2.5}, "buffer_size must be an int, not float"),
+        (backpressure, {"buffer_size": True}, "buffer_size must be an int, not bool"),
+        (backpressure, {"buffer_size": "8"}, "buffer_size must be an int, not str"),
+        (backpressure, {"on_drop": 5}, "on_drop must be callable"),
+        (backpressure, {"scheduler": ThreadPoolScheduler}, "scheduler must be a reactivex"),
+        (backpressure, {"adaptive": 16}, "adaptive must be an Adaptive"),
+        (backpressure, {"slow_consumer": 1.0}, "slow_consumer must be a SlowConsumer"),
+        (backpressure, {"policy": "block"}, "policy must be a Policy"),
+        (Adaptive, {"min_size": 1.5}, "Adaptive.min_size must be an int"),
+        (Adaptive, {"max_size": True}, "Adaptive.max_size must be an int"),
+        (Adaptive, {"high": "0.9"}, "Adaptive.high must be a number"),
+        (Adaptive, {"window": "1"}, "Adaptive.window must be a number of seconds"),
+        (SlowConsumer, {"low": False}, "SlowConsumer.low must be a number"),
+        (SlowConsumer, {"blocked_threshold": None}, "blocked_threshold must be a number"),
+    ],
+)
+def test_backpressure_rejects_arguments_of_the_wrong_type_when_built(
+    make: Callable[..., Any], arguments: dict[str, Any], message: str
+) -> None:
+    required: dict[Callable[..., Any], dict[str, Any]] = {
+        backpressure: {"policy": Policy.BLOCK},
+        Adaptive: {"min_size": 1, "max_size": 4},
+        SlowConsumer: {},
+    }
+    with pytest.raises(TypeError, match=message):
+        make(**(required[make] | arguments))
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Adaptive(min_size=1, max_size=4, window=math.inf), "positive, finite"),
+        (lambda: Adaptive(min_size=1, max_size=4, window=math.nan), "positive, finite"),
+        (lambda: Adaptive(min_size=1, max_size=4, low=math.nan), "0 <= low < high <= 1"),
+        (lambda: SlowConsumer(window=math.inf), "positive, finite"),
+        (lambda: SlowConsumer(blocked_threshold=math.inf), "positive, finite"),
+    ],
+)
+def test_backpressure_rejects_durations_and_watermarks_that_are_not_finite(
+    make: Callable[[], Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+@pytest.mark.parametrize("size", [2.5, True, "4", None])
+def test_backpressure_resize_rejects_sizes_that_are_not_ints(size: Any) -> None:
+    bp = backpressure(Policy.BLOCK, buffer_size=4)
+    with pytest.raises(TypeError, match="buffer_size must be an int"):
+        bp.resize(size)
+    assert bp.statistics().capacity == 4
+
+
+def test_backpressure_default_buffer_size() -> None:
+    assert backpressure(Policy.BLOCK).statistics().capacity == DEFAULT_BUFFER_SIZE == 1024
 
 
 def test_backpressure_adaptive_clamps_initial_capacity() -> None:
