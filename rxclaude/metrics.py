@@ -70,6 +70,7 @@ from rxclaude.backpressure import (
     BackpressureEvent,
     BackpressureEventKind,
     BackpressureStatistics,
+    check_seconds,
 )
 from rxclaude.messages import Message
 from rxclaude.routing import _KIND_SETS, Kind, Router, _kind_mask
@@ -565,7 +566,12 @@ class StreamMetrics:
         .. code-block:: text
 
             observe(1.0):  ----s1----s2----s3-...   (never completes; dispose to stop)
+
+        Raises:
+            TypeError: ``interval`` is not a number (a bool is not).
+            ValueError: ``interval`` is not positive and finite.
         """
+        check_seconds("interval", interval)
         timer: Observable[int] = interval_timer(interval, scheduler=scheduler or self.scheduler)
         return timer.pipe(ops.map(lambda _tick: self.snapshot()))
 

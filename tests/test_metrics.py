@@ -256,6 +256,18 @@ def test_observe_emits_snapshots_on_the_scheduler() -> None:
     ]
 
 
+@pytest.mark.parametrize("interval", [0, 0.0, -1.0, math.inf, math.nan])
+def test_observe_rejects_an_interval_that_is_not_positive_and_finite(interval: float) -> None:
+    with pytest.raises(ValueError, match="interval must be a positive, finite number"):
+        StreamMetrics().observe(interval)
+
+
+@pytest.mark.parametrize("interval", ["1", True, None])
+def test_observe_rejects_an_interval_that_is_not_a_number(interval: Any) -> None:
+    with pytest.raises(TypeError, match="interval must be a number of seconds"):
+        StreamMetrics().observe(interval)
+
+
 def test_backpressure_events_and_utilisation_are_reported() -> None:
     scheduler = TestScheduler()
     bp = backpressure(Policy.DROP_NEWEST, buffer_size=2, scheduler=scheduler)
