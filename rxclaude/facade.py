@@ -31,7 +31,13 @@ from reactivex import Observable
 from reactivex.disposable import SingleAssignmentDisposable
 from reactivex.scheduler import NewThreadScheduler
 
-from rxclaude.backpressure import Backpressure, Policy, backpressure
+from rxclaude.backpressure import (
+    DEFAULT_BUFFER_SIZE,
+    Backpressure,
+    Policy,
+    backpressure,
+    check_buffer_size,
+)
 from rxclaude.cli import from_cli
 from rxclaude.messages import Message
 from rxclaude.metrics import MetricsSnapshot, StreamMetrics, measure
@@ -74,7 +80,7 @@ class StreamHandler:
 
     def __init__(
         self,
-        buffer_size: int = 1024,
+        buffer_size: int = DEFAULT_BUFFER_SIZE,
         policy: Policy = Policy.BLOCK,
         router: Router | None = None,
         *,
@@ -129,24 +135,28 @@ class StreamHandler:
             raise failures[0]
 
     def set_buffer_size(self, buffer_size: int) -> None:
-        """Change the buffer's capacity, for running streams too."""
-        if buffer_size < 1:
-            raise ValueError(f"buffer_size must be >= 1, got {buffer_size}")
+        """Change the buffer's capacity, for running streams too (``Backpressure.resize``)."""
         self.backpressure.resize(buffer_size)
 
     def get_metrics(self) -> MetricsSnapshot:
         """A snapshot of the metrics of every stream of this handler so far."""
         return self.metrics.snapshot()
 
-    async def aiter(self, source: StreamSource, *, queue_size: int = 256) -> AsyncIterator[Message]:
+    def aiter(self, source: StreamSource, *, queue_size: int = 256) -> AsyncIterator[Message]:
         """``async for message in handler.aiter(source)``, without blocking the event loop.
 
         At most ``queue_size`` messages wait for the loop; then the delivering thread
         waits. Leaving the loop early (``break``, cancellation, an exception) disposes the
         subscription; the stream's error is raised in the ``async for``.
+
+        Raises:
+            TypeError: ``queue_size`` is not an int (a bool is not); raised by the call.
+            ValueError: ``queue_size`` is smaller than 1; raised by the call.
         """
-        if queue_size < 1:
-            raise ValueError(f"queue_size must be >= 1, got {queue_size}")
+        check_buffer_size(queue_size, "queue_size")
+        return self._aiter(source, queue_size)
+
+    async def _aiter(self, source: StreamSource, queue_size: int) -> AsyncIterator[Message]:
         handoff = _Handoff(asyncio.get_running_loop(), queue_size)
         subscription = SingleAssignmentDisposable()
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 import reactivex
 from reactivex import operators as ops
 
 import rxclaude
-from rxclaude.backpressure import Policy
+from rxclaude.backpressure import DEFAULT_BUFFER_SIZE, Policy
 from rxclaude.facade import StreamHandler
 from rxclaude.handlers import DefaultRouter
 from rxclaude.messages import Message, ResultMessage
@@ -99,8 +100,30 @@ def test_set_buffer_size_resizes_the_live_buffer() -> None:
 
 
 def test_set_buffer_size_rejects_nonsense() -> None:
-    with pytest.raises(ValueError, match="buffer_size"):
-        StreamHandler().set_buffer_size(0)
+    handler = StreamHandler(buffer_size=4)
+    with pytest.raises(ValueError, match="buffer_size must be >= 1"):
+        handler.set_buffer_size(0)
+    for bad in (2.5, True):
+        with pytest.raises(TypeError, match="buffer_size must be an int"):
+            handler.set_buffer_size(bad)  # type: ignore[arg-type]
+    assert handler.backpressure.statistics().capacity == 4
+
+
+@pytest.mark.parametrize(("bad", "error"), [(2.5, TypeError), (True, TypeError), (0, ValueError)])
+def test_handler_rejects_a_bad_buffer_size_when_built(bad: Any, error: type[Exception]) -> None:
+    with pytest.raises(error, match="buffer_size must be"):
+        StreamHandler(buffer_size=bad)
+
+
+def test_handler_default_buffer_size_is_the_operators() -> None:
+    assert StreamHandler().backpressure.statistics().capacity == DEFAULT_BUFFER_SIZE
+
+
+@pytest.mark.parametrize(("bad", "error"), [(2.5, TypeError), (True, TypeError), (0, ValueError)])
+def test_aiter_rejects_a_bad_queue_size_when_called(bad: Any, error: type[Exception]) -> None:
+    """Before any iteration: the async generator's body would only run at the first step."""
+    with pytest.raises(error, match="queue_size must be"):
+        StreamHandler().aiter(SAMPLE, queue_size=bad)
 
 
 def test_aiter_with_a_slow_consumer_keeps_the_queue_bounded() -> None:
