@@ -66,6 +66,11 @@ completion (or error) waits for the handlers to finish before it passes on, for 
 stream drops its queued messages, stops the handlers between two calls and waits up to
 ``dispose_timeout`` (1 s by default) for the running ones; a handler still running then is
 abandoned (its daemon worker ends when it returns, and what it does after is ignored).
+A handler may feed the stream's own source. Where the lane it feeds is full and only
+workers that are waiting themselves could make room (its own lane, a single worker, workers
+waiting for each other's lanes), the stream ends with :class:`RoutingDeadlockError` instead
+of hanging; a handler completing its own source completes the stream once the handlers are
+done.
 
 Errors. A handler that raises does not end the stream: the exception becomes a
 :class:`HandlerError` item, counted on the router, routed to ``"handler_error"``,
@@ -445,6 +450,31 @@ class CompletionTimeoutError(RoutingError, TimeoutError):
         self.queued = queued
 
 
+class RoutingDeadlockError(RoutingError, RuntimeError):
+    """An async handler fed its own source, and waiting for room in a full lane never ends.
+
+    The source's ``on_next`` ran on a worker thread and found lane ``lane`` full, where
+    only workers that cannot go on (this one, or workers waiting in turn for it) could make
+    room. Instead of waiting forever, the stream ends with this error and that message is
+    dropped, as ``backpressure`` does with ``BackpressureDeadlockError``.
+
+    Attributes:
+        lane: the route key of the full lane.
+        capacity: its ``lane_capacity``.
+    """
+
+    def __init__(self, lane: RouteKey, capacity: int) -> None:
+        name = str(lane) if isinstance(lane, Kind) else repr(lane)
+        super().__init__(
+            f"route_by_type: a handler passed a message to its own source, and lane {name} "
+            f"is full (lane_capacity={capacity}); only workers that are waiting themselves "
+            "could make room, so waiting would deadlock. Raise lane_capacity or max_workers, "
+            "or feed the source from another thread."
+        )
+        self.lane = lane
+        self.capacity = capacity
+
+
 @dataclass(frozen=True)
 class RouterStatistics:
     """A snapshot of what a router has routed, over all its streams so far.
@@ -749,7 +779,9 @@ def route_by_type(
         scheduler: handed on to the source when subscribing (by default the
             subscriber's); handlers do not use it.
         max_workers: worker threads of the async pool.
-        lane_capacity: async messages queued per lane before the producer waits.
+        lane_capacity: async messages queued per lane before the producer waits (or,
+            for a handler feeding its own source that could only wait forever, the stream
+            ends with :class:`RoutingDeadlockError`).
         fatal_errors: end the stream with :class:`HandlerFailedError` at the first
             handler error instead of passing a :class:`HandlerError` on.
         dispose_timeout: how long disposing an async stream waits, in seconds and in all,
@@ -916,14 +948,16 @@ _Idle: TypeAlias = Literal["idle", "closed", "late"]
 class _Worker:
     """A pool thread and what it runs, read for timeout reports and deadlock checks.
 
-    ``lane`` changes under the pool's lock; ``message`` and ``call`` (the registration
-    whose handler is running) are set by the routing's ``run`` without it.
+    ``lane`` (the lane of its task) and ``waiting_for`` (a full lane its handler waits for)
+    change under the pool's lock; ``message`` and ``call`` (the registration whose handler
+    is running) are set by the routing's ``run`` without it.
     """
 
-    __slots__ = ("call", "lane", "message", "thread")
+    __slots__ = ("call", "lane", "message", "thread", "waiting_for")
 
     def __init__(self, target: Callable[[_Worker], None], name: str) -> None:
         self.lane: RouteKey | None = None
+        self.waiting_for: RouteKey | None = None
         self.message: Message | None = None
         self.call: _Registration | None = None
         self.thread = threading.Thread(target=target, args=(self,), name=name, daemon=True)
@@ -963,13 +997,16 @@ class _Lanes:
         self._by_thread = {worker.thread.ident: worker for worker in self._workers}
 
     def submit(self, key: RouteKey, task: _Task, *, wait: bool = True) -> None:
-        """Queue ``task`` on lane ``key``; with ``wait``, first wait for room in the lane."""
+        """Queue ``task`` on lane ``key``; with ``wait``, first wait for room in the lane.
+
+        Raises :class:`RoutingDeadlockError` instead of waiting when that would never end.
+        """
         with self._work_ready:
             queue = self._queues.get(key)
             if queue is None:
                 queue = self._queues[key] = deque()
-            while wait and len(queue) >= self._capacity and not self._closed:
-                self._space_or_idle.wait()
+            if wait and len(queue) >= self._capacity and not self._closed:
+                self._wait_for_room(key, queue)
             if self._closed:
                 return
             queue.append(task)
@@ -978,6 +1015,42 @@ class _Lanes:
                 self._active.add(key)
                 self._ready.append(key)
                 self._work_ready.notify()
+
+    def _wait_for_room(self, key: RouteKey, queue: deque[_Task]) -> None:
+        """Wait while lane ``key`` is full and the pool open (lock held)."""
+        waiter = self._by_thread.get(threading.get_ident())
+        if waiter is not None:
+            if self._would_deadlock(waiter, key):
+                raise RoutingDeadlockError(key, self._capacity)
+            waiter.waiting_for = key
+        try:
+            while len(queue) >= self._capacity and not self._closed:
+                self._space_or_idle.wait()
+        finally:
+            if waiter is not None:
+                waiter.waiting_for = None
+
+    def _would_deadlock(self, waiter: _Worker, key: RouteKey) -> bool:
+        """Whether ``waiter`` waiting for room in lane ``key`` would wait forever (lock held).
+
+        Room comes when the lane's next task is taken: after the task of the worker running
+        the lane, or, if none does, by any worker not waiting itself. A chain of workers,
+        each waiting for the lane of the next, that comes back never moves.
+        """
+        seen: list[_Worker] = []
+        lane = key
+        while True:
+            owner = next((worker for worker in self._workers if worker.lane == lane), None)
+            if owner is None:
+                return all(
+                    worker is waiter or worker.waiting_for is not None for worker in self._workers
+                )
+            if owner is waiter or owner in seen:
+                return True
+            if owner.waiting_for is None:
+                return False
+            seen.append(owner)
+            lane = owner.waiting_for
 
     def wait_idle(self, deadline: float | None) -> _Idle:
         """Wait until every queued task has run, the pool closes, or ``deadline`` passes."""
@@ -1040,7 +1113,7 @@ class _Lanes:
         while True:
             with self._work_ready:
                 if finished is not None:
-                    self._release(finished)
+                    self._release(worker, finished)
                 while not self._ready and not self._closed:
                     self._work_ready.wait()
                 if self._closed:
@@ -1052,12 +1125,13 @@ class _Lanes:
                 self._run(task, worker)
             except BaseException as error:
                 with self._work_ready:
-                    self._release(finished)
+                    self._release(worker, finished)
                 self._crashed(error)
                 raise
 
-    def _release(self, key: RouteKey) -> None:
-        """Count a finished task of lane ``key`` and queue the lane again (lock held)."""
+    def _release(self, worker: _Worker, key: RouteKey) -> None:
+        """Count ``worker``'s finished task of lane ``key``, queue the lane again (lock held)."""
+        worker.lane = None
         self._unfinished -= 1
         if self._queues.get(key):
             self._ready.append(key)
@@ -1114,8 +1188,14 @@ class _AsyncRouting:
         route = self._table.route(message)
         route.count += 1
         self._sequence += 1
-        for key, calls in route.lanes:
-            self._lanes.submit(key, (message, calls, self._sequence))
+        try:
+            for key, calls in route.lanes:
+                self._lanes.submit(key, (message, calls, self._sequence))
+        except RoutingDeadlockError as error:
+            self._halted = True
+            self._pending.append((0, error))
+            self._drain()
+            return
         with self._emit_lock:
             if self._stopped.is_set():
                 return
@@ -1232,9 +1312,20 @@ class _AsyncRouting:
         """Wait for in-flight handlers and their errors, stop the pool, end the stream.
 
         After ``completion_timeout`` seconds, a completion becomes a
-        :class:`CompletionTimeoutError`; an upstream error passes on unchanged.
+        :class:`CompletionTimeoutError`; an upstream error passes on unchanged. On a worker
+        (a handler ending its own source), which cannot wait for its own task, a thread of
+        its own waits.
         """
         lanes = self._lanes
+        if lanes.on_worker():
+            threading.Thread(
+                target=self._finish,
+                args=(terminate,),
+                kwargs={"completing": completing},
+                name="rxclaude-route-finish",
+                daemon=True,
+            ).start()
+            return
         timeout = self._completion_timeout
         deadline = None if timeout is None else time.monotonic() + timeout
         while (state := lanes.wait_idle(deadline)) != "closed":

@@ -326,3 +326,131 @@ def test_completion_timeout_passes_an_upstream_error_on_unchanged() -> None:
     finally:
         blocked.release.set()
     assert run.error is upstream_failure
+
+
+# -- handlers feeding their own source ------------------------------------------------------
+
+
+def feeding_run(
+    router: Router, source: Subject[Message], first: list[Message], **options: Any
+) -> Run:
+    """Route ``source`` in async mode, push ``first`` from this thread, wait for the end."""
+    run = Run(source.pipe(route_by_type(router, mode="async", **options)))
+    for message in first:
+        source.on_next(message)
+    assert run.ended.wait(DEADLINE), "the stream never ended"
+    return run
+
+
+def test_a_handler_feeding_its_own_full_lane_ends_the_stream_with_a_deadlock_error() -> None:
+    router = Router()
+    source: Subject[Message] = Subject()
+    fed: list[int] = []
+
+    def feeds_itself(message: Message) -> None:
+        if message.offset == 0:
+            for more in numbered(4)[1:]:
+                source.on_next(more)
+                fed.append(more.offset)
+
+    router.register(Kind.SYSTEM, feeds_itself)
+    run = feeding_run(router, source, numbered(1), lane_capacity=1)
+
+    error = run.error
+    assert isinstance(error, routing.RoutingDeadlockError)
+    assert isinstance(error, RuntimeError) and isinstance(error, routing.RoutingError)
+    assert (error.lane, error.capacity) == (Kind.SYSTEM, 1)
+    assert "lane Kind.SYSTEM is full (lane_capacity=1)" in str(error)
+    assert [m.offset for m in run.items] == [0, 1]
+    assert fed == [1, 2, 3]
+    assert not source.observers
+
+
+def test_a_lone_worker_feeding_another_full_lane_ends_the_stream_with_a_deadlock_error() -> None:
+    router = Router()
+    source: Subject[Message] = Subject()
+
+    def feed_beta(message: Message) -> None:
+        for n in (1, 2):
+            source.on_next(frame("beta", n))
+
+    router.register("alpha", feed_beta)
+    router.register("beta", lambda m: None)
+    run = feeding_run(router, source, [frame("alpha", 0)], lane_capacity=1, max_workers=1)
+
+    error = run.error
+    assert isinstance(error, routing.RoutingDeadlockError)
+    assert (error.lane, error.capacity) == ("beta", 1)
+    assert [(m.type, m.offset) for m in run.items] == [("alpha", 0), ("beta", 1)]
+
+
+def test_workers_waiting_for_each_others_lanes_end_the_stream_with_a_deadlock_error() -> None:
+    router = Router()
+    source: Subject[Message] = Subject()
+    both_running = threading.Barrier(2, timeout=DEADLINE)
+
+    def feeder(into: str) -> Any:
+        def feed_the_other_lane(message: Message) -> None:
+            if message.offset == 0:
+                both_running.wait()
+                for n in (1, 2):
+                    source.on_next(frame(into, n))
+
+        return feed_the_other_lane
+
+    router.register("alpha", feeder("beta"))
+    router.register("beta", feeder("alpha"))
+    run = feeding_run(
+        router, source, [frame("alpha", 0), frame("beta", 0)], lane_capacity=1, max_workers=2
+    )
+
+    error = run.error
+    assert isinstance(error, routing.RoutingDeadlockError)
+    assert error.lane in ("alpha", "beta")
+
+
+def test_feeding_a_lane_another_worker_drains_is_no_deadlock() -> None:
+    router = Router()
+    source: Subject[Message] = Subject()
+    handled: list[int] = []
+
+    def feed_beta(message: Message) -> None:
+        for n in range(1, 6):
+            source.on_next(frame("beta", n))
+        source.on_completed()
+
+    router.register("alpha", feed_beta)
+    router.register("beta", lambda m: handled.append(m.offset))
+    run = feeding_run(router, source, [frame("alpha", 0)], lane_capacity=1, max_workers=2)
+
+    assert run.error is None
+    assert handled == [1, 2, 3, 4, 5]
+    assert [m.offset for m in run.items] == [0, 1, 2, 3, 4, 5]
+
+
+def test_a_handler_completing_its_own_source_completes_the_stream_after_the_handlers() -> None:
+    router = Router()
+    source: Subject[Message] = Subject()
+    handled: list[str] = []
+    at_completion: list[list[str]] = []
+    completed = threading.Event()
+
+    def completes_on_last(message: Message) -> None:
+        handled.append(f"first {message.offset}")
+        if message.offset == 2:
+            source.on_completed()
+
+    def complete() -> None:
+        at_completion.append(list(handled))
+        completed.set()
+
+    router.register(Kind.SYSTEM, completes_on_last, priority=1)
+    router.register(Kind.SYSTEM, lambda m: handled.append(f"then {m.offset}"))
+    items: list[Message] = []
+    source.pipe(route_by_type(router, mode="async")).subscribe(items.append, on_completed=complete)
+    for message in numbered(3):
+        source.on_next(message)
+
+    assert completed.wait(DEADLINE), "the stream never completed"
+    assert at_completion == [[f"{step} {n}" for n in range(3) for step in ("first", "then")]]
+    assert [m.offset for m in items] == [0, 1, 2]
