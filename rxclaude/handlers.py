@@ -47,6 +47,7 @@ from rxclaude.routing import (
     HandlerError,
     Kind,
     Router,
+    _check_priority,
     entry_point,
     handler_name,
     kinds_of,
@@ -62,7 +63,7 @@ class BuiltinHandler(ABC):
     """The kinds :meth:`Router.default` registers the handler under."""
 
     def __init__(self, *, priority: int = 0) -> None:
-        self.priority = priority
+        self.priority = _check_priority(priority)
         self._lock = threading.Lock()
 
     @abstractmethod
@@ -1034,7 +1035,7 @@ class ChainHandler:
     """
 
     def __init__(self, handlers: Iterable[Handler], *, priority: int = 0) -> None:
-        self.priority = priority
+        self.priority = _check_priority(priority)
         self.handlers = tuple(handlers)
         self._calls = tuple(entry_point(handler) for handler in self.handlers)
 

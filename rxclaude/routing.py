@@ -95,6 +95,7 @@ under a lock and publishes them copy-on-write, so routing reads them without loc
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 import threading
@@ -323,13 +324,43 @@ Handler: TypeAlias = Callable[[Message], object] | MessageHandler
 
 
 def entry_point(handler: Handler) -> Callable[[Message], object]:
-    """What to call for ``handler``: its ``handle`` method if it has one, else itself."""
+    """What to call for ``handler``: its ``handle`` method if it has one, else itself.
+
+    Raises ``TypeError`` if there is nothing to call, or if its signature (where Python
+    knows one) cannot take the message as its one positional argument.
+    """
     handle = getattr(handler, "handle", None)
+    call: Callable[[Message], object]
     if callable(handle):
-        return handle  # type: ignore[no-any-return]
-    if callable(handler):
-        return handler
-    raise TypeError(f"handler must be callable or have a handle() method: {handler!r}")
+        call = handle
+    elif callable(handler):
+        call = handler
+    else:
+        raise TypeError(f"handler must be callable or have a handle() method: {handler!r}")
+    try:
+        signature = inspect.signature(call, follow_wrapped=False)
+    except (TypeError, ValueError):  # some built-ins have no signature to check
+        return call
+    try:
+        signature.bind(None)
+    except TypeError:
+        raise TypeError(
+            "handler must take the message as its one positional argument: "
+            f"{handler_name(handler)}{signature}"
+        ) from None
+    return call
+
+
+def _check_priority(priority: object) -> int:
+    """``priority`` checked: an ``int`` (not a ``bool``)."""
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise TypeError(f"priority must be an int, not {priority!r}")
+    return priority
+
+
+def _check_key(key: object) -> None:
+    if not isinstance(key, Kind | str):
+        raise TypeError(f"route key must be a Kind or a frame type string, not {key!r}")
 
 
 def handler_name(handler: object) -> str:
@@ -642,17 +673,23 @@ class Router:
             handler: a callable ``handler(message)``, or an object with ``handle(message)``
                 (used in preference when both exist).
             priority: higher runs first; defaults to the handler's ``priority`` attribute
-                if it has an integer one, else 0.
+                if it has one that is not ``None``, else 0.
 
         Returns:
             A disposable that removes this registration.
+
+        Raises:
+            TypeError: a bad ``key``; a ``handler`` that cannot take a message (see
+                :func:`entry_point`); a ``priority``, or without one the handler's
+                ``priority`` attribute, that is not an ``int`` (``bool`` included).
         """
-        if not isinstance(key, Kind | str):
-            raise TypeError(f"route key must be a Kind or a frame type string, not {key!r}")
+        _check_key(key)
         call = entry_point(handler)
         if priority is None:
-            own = getattr(handler, "priority", 0)
-            priority = own if isinstance(own, int) else 0
+            own = getattr(handler, "priority", None)
+            priority = 0 if own is None else _check_priority(own)
+        else:
+            priority = _check_priority(priority)
         registration = _Registration(
             key, handler, call, priority, next(self._order), _identity(handler)
         )
@@ -675,7 +712,10 @@ class Router:
         Each subscription registers its observer as a handler (with ``priority``) and
         unregisters it when disposed; it never completes, as a router outlives its
         streams. An observer that raises makes a :class:`HandlerError` like any handler.
+        ``key`` and ``priority`` are checked here, as :meth:`register` checks them.
         """
+        _check_key(key)
+        _check_priority(priority)
 
         def subscribe(
             observer: abc.ObserverBase[Message], scheduler: abc.SchedulerBase | None = None
@@ -760,7 +800,10 @@ def route_by_type(
 
     Every message goes downstream unchanged and in order, so ``measure`` and other
     operators can follow. A handler that raises adds a :class:`HandlerError` item after the
-    message (see the module docstring for ordering, modes and errors).
+    message (see the module docstring for ordering, modes and errors). In async mode the
+    stream can also end with a :class:`RoutingError`: :class:`HandlerAbortedError` (a
+    handler raised ``SystemExit`` or the like), :class:`RoutingDeadlockError` (a handler
+    fed its own full lane), :class:`CompletionTimeoutError` (``completion_timeout``).
 
     .. code-block:: text
 
@@ -796,13 +839,22 @@ def route_by_type(
             :class:`CompletionTimeoutError`, naming the handlers still running, which are
             abandoned as at dispose. An upstream error waits as long, then passes on
             unchanged.
+
+    Raises:
+        TypeError: an argument of the wrong type (``bool`` is no ``int``).
+        ValueError: a bad ``mode``, a count below 1, a timeout that is negative, NaN or
+            infinite.
     """
+    if not isinstance(router, Router):
+        raise TypeError(f"router must be a Router, not {router!r}")
     if mode not in ("sync", "async"):
         raise ValueError(f'mode must be "sync" or "async", not {mode!r}')
-    if max_workers < 1:
-        raise ValueError(f"max_workers must be at least 1, not {max_workers}")
-    if lane_capacity < 1:
-        raise ValueError(f"lane_capacity must be at least 1, not {lane_capacity}")
+    if scheduler is not None and not isinstance(scheduler, abc.SchedulerBase):
+        raise TypeError(f"scheduler must be a reactivex scheduler or None, not {scheduler!r}")
+    _check_count("max_workers", max_workers)
+    _check_count("lane_capacity", lane_capacity)
+    if not isinstance(fatal_errors, bool):
+        raise TypeError(f"fatal_errors must be a bool, not {fatal_errors!r}")
     _check_seconds("dispose_timeout", dispose_timeout)
     if completion_timeout is not None:
         _check_seconds("completion_timeout", completion_timeout)
@@ -844,6 +896,14 @@ def route_by_type(
         return Observable(subscribe)
 
     return operator
+
+
+def _check_count(name: str, value: int) -> None:
+    """``value`` must be an ``int`` (not a ``bool``) of at least 1."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, not {value}")
 
 
 def _check_seconds(name: str, value: float) -> None:
