@@ -13,9 +13,11 @@ Rules, in the order they apply to each line:
 * Otherwise the line is examined (the slow path): several objects on one line are each
   a frame; a JSON object pretty-printed over several lines is put back together from
   the lines that cannot stand alone — but a line that is a JSON object by itself always
-  stands alone, so a broken line never swallows the frames after it. Such an object may
-  nest at most :data:`MAX_NESTING_DEPTH` levels. Everything else becomes a
-  :class:`~rxclaude.messages.ParseError` at its place in the stream.
+  stands alone, so a broken line never swallows the frames after it. Everything else
+  becomes a :class:`~rxclaude.messages.ParseError` at its place in the stream.
+* A value nesting deeper than :data:`MAX_NESTING_DEPTH` levels, on one line or over
+  several, is ``invalid_json``; it never reaches a JSON decoder (a line is only scanned
+  for it when it holds more brackets than the limit).
 * A line longer than ``max_frame_bytes`` becomes one ``frame_too_large`` error; its
   bytes are counted and dropped as they arrive, never buffered.
 * At the end, a last line without ``\\n`` is a frame if it is complete, and a
@@ -27,8 +29,10 @@ from __future__ import annotations
 
 import json
 import re
+from array import array
 from collections.abc import Callable
 from datetime import datetime
+from itertools import accumulate
 from typing import Any, Literal, TypeAlias
 
 import msgspec
@@ -53,16 +57,19 @@ DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024
 """Frames longer than this (64 MiB) become ``frame_too_large`` errors."""
 
 MAX_NESTING_DEPTH = 512
-"""How deep an object spread over several lines may nest before it is an error.
+"""How deep a JSON value may nest (a frame's own object is the first level), on one line
+or over several, before it is an ``invalid_json`` error.
 
-A fixed limit, checked as the lines arrive, so the outcome never depends on the caller's
-stack (the JSON decoders stop at the interpreter's recursion limit, which does).
+Checked before any JSON decoder runs, so the outcome never depends on the caller's stack
+(the decoders stop at the interpreter's recursion limit, which does) and a thread with a
+small stack (256 KiB) cannot overflow it inside a decoder.
 """
 
 _BOM = "\ufeff"
 _JSON_WHITESPACE = re.compile(r"[ \t\n\r]*")
 _BLANK = b" \t\r"
 _TOO_DEEP = f"the JSON value nests deeper than {MAX_NESTING_DEPTH} levels"
+_STACK_EXHAUSTED = "the JSON value nests too deeply for the caller's stack"
 
 _RestKind = Literal["continues", "truncated", "invalid", "not_an_object"]
 _REST_REASONS: dict[_RestKind, ParseErrorReason] = {
@@ -92,7 +99,7 @@ def _classify_failure(
 ) -> tuple[_RestKind, str]:
     """Whether ``text`` that failed to decode from ``start`` is incomplete (how) or invalid."""
     if isinstance(error, RecursionError):
-        return "invalid", _TOO_DEEP
+        return "invalid", _STACK_EXHAUSTED
     if not isinstance(error, json.JSONDecodeError):
         return "invalid", str(error)
     if error.msg.startswith("Unterminated string"):
@@ -121,7 +128,11 @@ def _is_cut_token(error: json.JSONDecodeError, text: str, start: int, end: int) 
 
 
 class _Values:
-    """What one piece of text decodes to: leading JSON values, then what is left."""
+    """What one piece of text decodes to: leading JSON values, then what is left.
+
+    The decoder only sees the text before a bracket nested past the limit: the value
+    that reaches it is the rest, ``invalid`` and too deep.
+    """
 
     __slots__ = ("detail", "rest_kind", "rest_start", "values")
 
@@ -131,12 +142,17 @@ class _Values:
         self.rest_kind: _RestKind = "invalid"
         self.detail = ""
         position = _JSON_WHITESPACE.match(text, start).end()  # type: ignore[union-attr]
+        too_deep = _nesting_limit_index(text, position)
+        decoded = text if too_deep < 0 else text[:too_deep]
         while position < len(text):
             try:
-                value, end = _strict_decoder.raw_decode(text, position)
+                value, end = _strict_decoder.raw_decode(decoded, position)
             except (ValueError, RecursionError) as error:
                 self.rest_start = position
-                self.rest_kind, self.detail = _classify_failure(error, text, position)
+                if isinstance(error, json.JSONDecodeError) and 0 <= too_deep <= error.pos:
+                    self.detail = _TOO_DEEP
+                else:
+                    self.rest_kind, self.detail = _classify_failure(error, text, position)
                 return
             self.values.append((value, position, end))
             position = _JSON_WHITESPACE.match(text, end).end()  # type: ignore[union-attr]
@@ -355,6 +371,7 @@ class FrameDecoder:
         emit = self._emit
         loads = self._json_decoder.decode
         message_types = MESSAGE_TYPES
+        depth_limit = MAX_NESTING_DEPTH
         held = self._held_lines
         for line in lines:
             length = len(line)
@@ -362,14 +379,13 @@ class FrameDecoder:
                 self._report_oversized(position, length, line[:EXCERPT_BYTES], now)
                 position += length + 1
                 continue
+            if length > depth_limit and _nests_too_deep(line):
+                self._decode_slowly(line, position, now, at_end)  # never decodes past the limit
+                position += length + 1
+                continue
             try:
                 raw = loads(line)
-            except RecursionError:
-                if held:
-                    self._decode_slowly(line, position, now, at_end)
-                else:
-                    self._report_too_deep(line, position, now)
-            except Exception:  # any other failure is examined, and classified, by the slow path
+            except Exception:  # examined, and classified, by the slow path
                 self._decode_slowly(line, position, now, at_end)
             else:
                 if raw.__class__ is dict and not held:
@@ -398,13 +414,6 @@ class FrameDecoder:
                     self._decode_slowly(line, position, now, at_end)
             position += length + 1
         return position
-
-    def _report_too_deep(self, line: bytes, position: int, now: datetime) -> None:
-        content = line.strip(_BLANK)
-        offset = position + len(line) - len(line.lstrip(_BLANK))
-        self._error(
-            "invalid_json", offset, len(content), excerpt=content, detail=_TOO_DEEP, now=now
-        )
 
     def _decode_slowly(self, line: bytes, position: int, now: datetime, at_end: bool) -> None:
         """Everything the fast path cannot take: junk, partial and multi-object lines.
@@ -585,6 +594,74 @@ def chunk_bytes(chunk: object) -> bytes:
     raise TypeError(
         f"chunks must be bytes-like (bytes, bytearray, memoryview), not {type(chunk).__name__}"
     )
+
+
+# A JSON string (to its end, if unterminated), an opening or a closing bracket.
+_STRUCTURE = re.compile(r'(?P<open>[\[{])|(?P<close>[\]}])|"(?:[^"\\]++|\\.)*+"?', re.DOTALL)
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+_DEPTH_STEPS = bytes.maketrans(b"[]{}", b"\x01\xff\x01\xff")  # +1 and -1 as signed bytes
+
+
+def _nesting_limit_index(text: str, start: int) -> int:
+    """The index of the first bracket in ``text[start:]`` nested past the limit, else -1.
+
+    Brackets in JSON strings do not count; the scan stops at a closing bracket that closes
+    nothing, where every decoder stops too.
+    """
+    if text.count("[", start) + text.count("{", start) <= MAX_NESTING_DEPTH:
+        return -1
+    depth = 0
+    for token in _STRUCTURE.finditer(text, start):
+        if token.lastgroup == "open":
+            depth += 1
+            if depth > MAX_NESTING_DEPTH:
+                return token.start()
+        elif token.lastgroup == "close":
+            if not depth:
+                break
+            depth -= 1
+    return -1
+
+
+def _nests_too_deep(line: bytes) -> bool:
+    """Whether ``_nesting_limit_index`` finds a bracket past the limit in ``line``, quickly.
+
+    A line with fewer brackets than the limit is let through after a few ``find`` calls
+    (``memchr``); only the others are scanned, outside their strings, a piece per quote.
+    """
+    brackets = 0
+    find = line.find
+    for bracket in (b"{", b"["):
+        index = find(bracket)
+        while index >= 0:
+            brackets += 1
+            if brackets > MAX_NESTING_DEPTH:
+                return _nesting_exceeds_limit(line)
+            index = find(bracket, index + 1)
+    return False
+
+
+def _nesting_exceeds_limit(line: bytes) -> bool:
+    """The exact answer of ``_nests_too_deep``: the depth of the brackets outside strings."""
+    parts = line.split(b'"')
+    if b"\\" in line:
+        outside = []
+        inside = False
+        for part in parts:
+            if not inside:
+                outside.append(part)
+                inside = True
+            elif part[-1:] != b"\\" or (len(part) - len(part.rstrip(b"\\"))) % 2 == 0:
+                inside = False  # the quote after this part is not escaped: the string ends
+    else:
+        outside = parts[::2]
+    steps = b"".join(outside).translate(_DEPTH_STEPS, _NOT_BRACKETS)
+    if len(steps) <= MAX_NESTING_DEPTH:
+        return False
+    depths = list(accumulate(array("b", steps)))
+    if -1 in depths:  # a bracket that closes nothing: no decoder gets further
+        del depths[depths.index(-1) :]
+    return max(depths, default=0) > MAX_NESTING_DEPTH
 
 
 def _json_type_name(value: Any) -> str:

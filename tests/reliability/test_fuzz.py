@@ -43,6 +43,7 @@ from reliability.framing_oracle import (
 from reliability.support import Collector
 from rxclaude import (
     DEFAULT_MAX_FRAME_BYTES,
+    MAX_NESTING_DEPTH,
     FrameDecodeError,
     HandlerError,
     Message,
@@ -144,14 +145,13 @@ def with_invalid_utf8(draw: st.DrawFn) -> bytes:
 
 @st.composite
 def deeply_nested(draw: st.DrawFn, line_end: bytes) -> bytes:
-    """An array or object nested deeply, closed or not.
-
-    On one line up to 10,000 levels; over several lines only up to 500, far enough from
-    the interpreter's recursion limit that the outcome does not depend on the call stack
-    (see ``test_deep_nesting_over_many_lines_decodes_the_same_in_any_chunks``).
+    """An array or object nested deeply, closed or not: around the nesting limit, and on
+    one line up to 10,000 levels (over lines, see
+    ``test_deep_nesting_over_many_lines_decodes_the_same_in_any_chunks``).
     """
     over_lines = draw(st.booleans())
-    depth = draw(st.sampled_from([2, 100, 500] if over_lines else [2, 100, 1000, 10_000]))
+    around_limit = [MAX_NESTING_DEPTH - 1, MAX_NESTING_DEPTH, MAX_NESTING_DEPTH + 1]
+    depth = draw(st.sampled_from([2, 100, *around_limit] + ([] if over_lines else [10_000])))
     opener, closer = draw(st.sampled_from([(b"[", b"]"), (b'{"a":', b"}")]))
     closed = draw(st.booleans())
     levels = [opener] * depth + ([b"0"] + [closer] * depth if closed else [])
