@@ -87,10 +87,13 @@ caller of ``on_next``; in async mode the stream ends with :class:`HandlerAborted
 after the message, and no handler runs after it (counted, neither routed nor passed on). In
 async mode, when passing an item on raises on a worker thread (a ``HandlerError`` handed
 downstream), the stream ends with that exception; if ending it raises too, the routing stops
-and the exception goes to ``threading.excepthook``. No worker thread is lost.
+and the exception ends that worker through ``threading.excepthook``. No worker dies silently
+and nothing waits for a dead one.
 
 Registrations can change while streams run: the router rebuilds its per-key handler lists
 under a lock and publishes them copy-on-write, so routing reads them without locking.
+Arguments are checked where they are given (``route_by_type``, :meth:`Router.register`,
+:meth:`Router.on`), never at the first message.
 """
 
 from __future__ import annotations
@@ -1078,7 +1081,7 @@ class _Lanes:
 
     def _wait_for_room(self, key: RouteKey, queue: deque[_Task]) -> None:
         """Wait while lane ``key`` is full and the pool open (lock held)."""
-        waiter = self._by_thread.get(threading.get_ident())
+        waiter = self._current_worker()
         if waiter is not None:
             if self._would_deadlock(waiter, key):
                 raise RoutingDeadlockError(key, self._capacity)
@@ -1131,7 +1134,14 @@ class _Lanes:
 
     def on_worker(self) -> bool:
         """Whether the calling thread is one of the pool's workers."""
-        return threading.get_ident() in self._by_thread
+        return self._current_worker() is not None
+
+    def _current_worker(self) -> _Worker | None:
+        """The calling thread's worker record (idents of ended threads are reused)."""
+        worker = self._by_thread.get(threading.get_ident())
+        return (
+            worker if worker is not None and worker.thread is threading.current_thread() else None
+        )
 
     def busy(self) -> tuple[tuple[tuple[Handler, Message], ...], int]:
         """The handlers running, each with its message, and the number of tasks queued."""
