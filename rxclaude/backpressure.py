@@ -581,9 +581,13 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
         self._upstream.disposable = upstream
 
     def dispose(self) -> None:
+        self._dispose()
+
+    def _dispose(self) -> bool:
+        """Ends the subscription; False if it had already ended (or begun to)."""
         with self._lock:
             if self._disposed:
-                return
+                return False
             self._disposed = True
             self._stop_accepting()
             self._cleared += len(self._pending)
@@ -596,6 +600,7 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
         self._timer.dispose()
         self._closed()
         self._let_go_of_downstream()
+        return True
 
     def _closed(self) -> None:
         if self._on_close is not None:
@@ -861,10 +866,11 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
     def _downstream_failed(self, error: Exception) -> None:
         """Downstream ``on_next`` raised on the consumer's thread, where no caller can
         catch it: the subscription ends (the producer is released, buffered items are
-        discarded) and the error goes downstream as ``on_error``."""
+        discarded) and the error goes downstream as ``on_error``, unless a dispose came
+        first: after one, nothing more goes downstream."""
         observer = self._observer
-        self.dispose()
-        observer.on_error(error)
+        if self._dispose():
+            observer.on_error(error)
 
     def _take(self, *, wait: bool) -> tuple[deque[Any], Iterator[Any], int] | None:
         """Takes everything buffered, the iterator to deliver it from (shared with dispose,
@@ -898,6 +904,8 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
     def _finish(self) -> None:
         """Delivers the terminal signal once everything buffered has been delivered."""
         with self._lock:
+            if self._disposed:  # a dispose came first: nothing more goes downstream
+                return
             terminal = self._terminal
             self._disposed = True
         self._retired.clear()

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import reactivex
+from reactivex import abc
 from reactivex import operators as ops
+from reactivex.disposable import Disposable
 from reactivex.scheduler import ThreadPoolScheduler
 from reactivex.subject import Subject
 from waiting import wait_until
@@ -249,6 +252,54 @@ def test_backpressure_raising_consumer_ends_the_stream_with_its_error(threaded: 
     assert (stats.delivered, stats.producers_waiting, stats.size) == (1, 0, 0)
     assert stats.produced == stats.delivered + stats.dropped + stats.discarded
     assert stats.produced >= 5  # the one that raised, four buffered, and the blocked one
+
+
+def test_backpressure_no_error_downstream_once_a_dispose_has_begun() -> None:
+    """``on_next`` raises while another thread's dispose is under way (held in the source's
+    dispose): the subscriber, who disposed, gets no ``on_error``, as after any dispose."""
+    disposing, finish_disposing = threading.Event(), threading.Event()
+    observers: list[abc.ObserverBase[int]] = []
+
+    def subscribe(
+        observer: abc.ObserverBase[int], _scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        def dispose() -> None:
+            disposing.set()
+            finish_disposing.wait(TIMEOUT)
+
+        observers.append(observer)
+        return Disposable(dispose)
+
+    bp = backpressure(Policy.BLOCK, buffer_size=4)
+    holding, release = threading.Event(), threading.Event()
+    recorder = Recorder()
+    before = consumer_threads()
+
+    def fail_on_first(_item: int) -> None:
+        holding.set()
+        release.wait(TIMEOUT)
+        raise HandlingFailedError("handler broke while being disposed")
+
+    subscription = (
+        reactivex.create(subscribe)
+        .pipe(bp)
+        .subscribe(fail_on_first, recorder.on_error, recorder.on_completed)
+    )
+    started = consumer_threads() - before
+    observers[0].on_next(0)
+    assert holding.wait(TIMEOUT)
+    disposer = threading.Thread(target=subscription.dispose)
+    disposer.start()
+    assert disposing.wait(TIMEOUT)
+    release.set()
+    join_all(started)
+    finish_disposing.set()
+    disposer.join(TIMEOUT)
+
+    assert recorder.errors == []
+    assert not recorder.done.is_set()
+    stats = bp.statistics()
+    assert (stats.produced, stats.delivered, stats.discarded) == (1, 1, 0)
 
 
 def test_backpressure_downstream_take_disposes_mid_stream() -> None:
