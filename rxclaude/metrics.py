@@ -45,6 +45,10 @@ Design decisions:
 * **Backpressure**: ``attach_backpressure(bp)`` (or ``measure(..., backpressure=bp)``)
   counts the events of ``bp.events`` from then on, and each snapshot reads
   ``bp.statistics()`` for buffer utilisation (summed over attached buffers).
+* **Spools**: ``attach_spool(source)`` (or ``measure(..., spool=source)``) with the
+  observable of ``from_cli`` (or ``from_reader(..., spool=True)``): each snapshot reads
+  ``source.statistics()`` for the bytes waiting in memory and on disk and their peaks
+  (summed over attached sources, held weakly like backpressures).
 * ``bytes_processed`` sums ``message.nbytes``: the frames' bytes without line terminators
   (parse errors included); synthesized items (``HandlerError``, partials) add 0.
 """
@@ -74,6 +78,7 @@ from rxclaude.backpressure import (
 )
 from rxclaude.messages import Message
 from rxclaude.routing import _KIND_SETS, Kind, Router, _kind_mask
+from rxclaude.spool import SpooledSource, SpoolStatistics
 
 __all__ = [
     "LatencyHistogram",
@@ -216,6 +221,16 @@ class MetricsSnapshot:
     by_type: dict[str, int] = field(default_factory=dict)
     by_kind: dict[Kind, int] = field(default_factory=dict)
     """Messages per :class:`~rxclaude.routing.Kind` (once per kind; every kind present)."""
+    spool_memory_bytes: int = 0
+    """Bytes waiting in the attached sources' spools, in memory (0 with none attached)."""
+    spool_disk_bytes: int = 0
+    """Bytes waiting in their temporary files."""
+    spool_peak_memory_bytes: int = 0
+    spool_peak_disk_bytes: int = 0
+    spool_peak_bytes: int = 0
+    """The sum of each spool's peak of bytes waiting, memory and disk together."""
+    spool_spilled_bytes: int = 0
+    """Bytes written to the spools' temporary files in all."""
 
 
 class _Clock:
@@ -342,6 +357,7 @@ class StreamMetrics:
         self._stopped = 0.0
         # Held weakly: a finished pipeline's operators must not live as long as the metrics.
         self._backpressures: list[tuple[weakref.ref[Backpressure], abc.DisposableBase]] = []
+        self._spools: list[weakref.ref[SpooledSource]] = []
         self._events: Counter[BackpressureEventKind] = Counter()
         self._event_subscriptions = CompositeDisposable()
         self._routers: dict[int, _AttachedRouter] = {}  # by id(router)
@@ -380,6 +396,14 @@ class StreamMetrics:
     def _drop_subscriptions(self, subscriptions: list[abc.DisposableBase]) -> None:
         for subscription in subscriptions:
             self._event_subscriptions.remove(subscription)
+
+    def attach_spool(self, source: SpooledSource) -> None:
+        """Report the spool figures of ``source`` (``from_cli``'s observable) in every
+        snapshot, for as long as something else keeps it alive: it is held weakly."""
+        with self._lock:
+            self._spools = [reference for reference in self._spools if reference() is not None]
+            if not any(reference() is source for reference in self._spools):
+                self._spools.append(weakref.ref(source))
 
     def attach_router(self, router: Router) -> None:
         """Take per-kind counts from ``router`` (what it routes from now on), for good.
@@ -520,6 +544,7 @@ class StreamMetrics:
             backpressures = [bp for reference, _ in self._backpressures if (bp := reference())]
             routed_kinds = dict(self._kinds_of_detached)
             routers = list(self._routers.values())
+            spools = [source for reference in self._spools if (source := reference())]
         self._drop_subscriptions(collected)
         return _make_snapshot(
             totals,
@@ -531,6 +556,7 @@ class StreamMetrics:
             events=events,
             buffers=[bp.statistics() for bp in backpressures],
             routed_kinds=self._routed_kinds(routed_kinds, routers),
+            spools=[source.statistics() for source in spools],
         )
 
     @staticmethod
@@ -587,6 +613,7 @@ def _make_snapshot(
     events: dict[BackpressureEventKind, int],
     buffers: list[BackpressureStatistics],
     routed_kinds: dict[Kind, int],
+    spools: list[SpoolStatistics],
 ) -> MetricsSnapshot:
     by_kind = dict(routed_kinds)
     for mask, count in enumerate(totals.by_kind_mask):
@@ -630,6 +657,12 @@ def _make_snapshot(
         buffer_peak_utilisation=peak / capacity if capacity else 0.0,
         by_type=totals.by_type,
         by_kind=by_kind,
+        spool_memory_bytes=sum(spool.memory_bytes for spool in spools),
+        spool_disk_bytes=sum(spool.disk_bytes for spool in spools),
+        spool_peak_memory_bytes=sum(spool.peak_memory_bytes for spool in spools),
+        spool_peak_disk_bytes=sum(spool.peak_disk_bytes for spool in spools),
+        spool_peak_bytes=sum(spool.peak_bytes for spool in spools),
+        spool_spilled_bytes=sum(spool.spilled_bytes for spool in spools),
     )
 
 
@@ -638,6 +671,7 @@ def measure(
     *,
     backpressure: Backpressure | None = None,
     router: Router | None = None,
+    spool: SpooledSource | None = None,
 ) -> Callable[[Observable[Message]], Observable[Message]]:
     """Record every message in ``metrics`` and pass it on unchanged.
 
@@ -657,9 +691,13 @@ def measure(
             utilisation the metrics should report (same as ``attach_backpressure``).
         router: the router of a ``route_by_type`` upstream: per-kind counts are taken
             from it while the stream runs, instead of classifying every message again.
+        spool: the source (``from_cli``'s observable) whose spool figures the metrics
+            should report (same as ``attach_spool``).
     """
     if backpressure is not None:
         metrics.attach_backpressure(backpressure)
+    if spool is not None:
+        metrics.attach_spool(spool)
 
     def operator(source: Observable[Message]) -> Observable[Message]:
         def subscribe(

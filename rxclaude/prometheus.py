@@ -143,4 +143,11 @@ def _gauges(snapshot: MetricsSnapshot) -> list[tuple[str, str, float]]:
         ("buffer_capacity", "Capacity of the backpressure buffers.", snapshot.buffer_capacity),
         ("buffer_utilisation", "Buffer size / capacity.", snapshot.buffer_utilisation),
         ("buffer_peak_utilisation", "Peak size / capacity.", snapshot.buffer_peak_utilisation),
+        (
+            "spool_memory_bytes",
+            "Output bytes waiting in spools, in memory.",
+            snapshot.spool_memory_bytes,
+        ),
+        ("spool_disk_bytes", "Output bytes waiting in spools, on disk.", snapshot.spool_disk_bytes),
+        ("spool_peak_bytes", "Peak of output bytes waiting in spools.", snapshot.spool_peak_bytes),
     ]
