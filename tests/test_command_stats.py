@@ -153,3 +153,29 @@ def test_the_table_is_plain_aligned_text_off_a_terminal(tmp_path: Path) -> None:
         assert match is not None, line
         value_columns.add(match.start(1))
     assert len(value_columns) == 1  # aligned
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "table"])
+def test_a_line_nested_ten_thousand_deep_is_one_parse_error_between_the_frames(
+    tmp_path: Path, as_json: bool
+) -> None:
+    lines = sample_path("tool_use_partial").read_bytes().splitlines(keepends=True)
+    deep = b'{"type":"assistant","message":{"content":[{"type":"tool_use","input":{"x":'
+    deep += b"[" * 10_000 + b"]" * 10_000 + b"}}]}}\n"
+    stream = b"".join([*lines[:3], deep, *lines[3:]])
+    path = tmp_path / "deep.jsonl"
+    path.write_bytes(stream)
+    result = rxclaude("stats", *(["--json"] if as_json else []), str(path))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    if not as_json:
+        assert f"at byte {stream.index(deep)}" in result.stdout
+        assert "invalid_json: the JSON value nests deeper than 512 levels" in result.stdout
+        return
+    document = result.json()
+    (error,) = document["parse_errors"]["items"]
+    assert (error["offset"], error["nbytes"]) == (stream.index(deep), len(deep) - 1)
+    assert error["reason"] == "invalid_json"
+    assert document["messages"]["total"] == len(lines) + 1
+    assert document["tools"]["by_name"]["Bash"]["calls"] == 1
+    assert document["result"]["subtype"] == "success"

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from command_process import COMMAND, rxclaude
 from corpus_files import recording
+from hypothesis import given
+from hypothesis import strategies as st
 
-from rxclaude import sample_names, sample_path
+from rxclaude import MAX_NESTING_DEPTH, Router, message_from_json, sample_names, sample_path
+from rxclaude.command.listing import describe
+from rxclaude.command.session import make_console
+from rxclaude.command.view import SNIPPET, PlainOutput, Transcript, json_snippet, tool_call
 
 TOOL_USE = sample_path("tool_use_partial")
 FIRST_TEXT = "I'll run a command."
@@ -148,3 +155,108 @@ def test_a_reader_that_goes_away_ends_the_view_quietly(tmp_path: Path) -> None:
         _, stderr = process.communicate(timeout=60)
     assert b"Traceback" not in stderr and b"Broken pipe" not in stderr
     assert process.returncode == 1
+
+
+# -- deep values: nothing recurses on message content ------------------------------------
+
+
+def nested_list(depth: int) -> Any:
+    """A list nested ``depth`` levels, built without recursion."""
+    value: Any = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def deep_frames_around(depth: int) -> tuple[bytes, bytes]:
+    """The tool_use_partial recording with a frame nesting ``depth`` levels in its middle,
+    and that frame's line."""
+    tool_use = {"type": "tool_use", "id": "toolu_deep", "name": "Deep", "input": {"x": 0}}
+    frame = {"type": "assistant", "message": {"id": "msg_deep", "content": [tool_use]}}
+    text = json.dumps(frame, separators=(",", ":"))
+    deep = "[" * (depth - 5) + "]" * (depth - 5)  # the frame's own levels are 5
+    line = text.replace('"x":0', f'"x":{deep}').encode()
+    lines = _lines(TOOL_USE)
+    return b"".join([*lines[:3], line + b"\n", *lines[3:]]), line
+
+
+@pytest.mark.parametrize("depth", [MAX_NESTING_DEPTH, 10_000])
+def test_a_deeply_nested_line_between_frames_is_shown_or_reported_without_a_traceback(
+    tmp_path: Path, depth: int
+) -> None:
+    stream, line = deep_frames_around(depth)
+    path = tmp_path / "deep.jsonl"
+    path.write_bytes(stream)
+    result = rxclaude("view", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "RecursionError" not in result.stdout
+    assert result.stdout.count(FIRST_TEXT) == result.stdout.count(LAST_TEXT) == 1
+    assert result.stdout.splitlines()[-1].startswith("✓ done")
+    errors = [line for line in result.stdout.splitlines() if line.startswith("✗")]
+    if depth > MAX_NESTING_DEPTH:
+        (error,) = errors
+        assert error.startswith(f"✗ parse: invalid_json at byte {stream.index(line)} ")
+    else:
+        assert errors == []
+        (call,) = [line for line in result.stdout.splitlines() if line.startswith("● Deep(")]
+        assert call == "● Deep(x=" + "[" * (SNIPPET - 3) + "…)"
+
+
+def transcript() -> tuple[Transcript, io.StringIO]:
+    out = io.StringIO()
+    return Transcript(PlainOutput(make_console(out)), Router.default().handlers), out
+
+
+def test_deep_values_built_in_memory_are_shown_shortened() -> None:
+    """Not framed, so not limited: the view still never recurses on them."""
+    deep = nested_list(10_000)
+    assistant = message_from_json(
+        {
+            "type": "assistant",
+            "message": {
+                "id": "m",
+                "content": [
+                    {"type": "tool_use", "id": "t1", "name": "Deep", "input": {"x": deep}},
+                    {"type": "web_search_tool_result", "tool_use_id": "t2", "content": deep},
+                ],
+            },
+        }
+    )
+    result = message_from_json(
+        {"type": "result", "subtype": "success", "is_error": False, "usage": {"input_tokens": deep}}
+    )
+    view, out = transcript()
+    view.show(assistant)
+    view.show(result)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "● Deep(x=" + "[" * (SNIPPET - 3) + "…)"
+    assert lines[1] == "  ⎿ " + "[" * (SNIPPET - 1) + "…"
+    assert lines[2].startswith("✓ done") and "? in / ? out tokens" in lines[2]
+
+
+def test_the_listing_describes_a_deep_tool_input_shortened() -> None:
+    tool_use = {"type": "tool_use", "id": "t", "name": "Deep", "input": {"x": nested_list(10_000)}}
+    message = message_from_json({"type": "assistant", "message": {"content": [tool_use]}})
+    description = describe(message)
+    assert description.startswith('Deep({"x": [[[[') and description.endswith("…)")
+    assert len(description) < 100
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=30,
+)
+
+
+@given(value=json_values, limit=st.integers(1, 200))
+def test_json_snippet_is_the_start_of_json_dumps(value: Any, limit: int) -> None:
+    whole = json.dumps(value, ensure_ascii=False)
+    expected = whole if len(whole) <= limit else whole[:limit] + "…"
+    assert json_snippet(value, limit) == expected
+
+
+def test_tool_inputs_are_shown_as_json_arguments() -> None:
+    assert tool_call("Bash", {"command": "ls -l", "n": [1, {"a": None}]}) == (
+        'Bash(command="ls -l", n=[1, {"a": null}])'
+    )

@@ -15,6 +15,7 @@ from pathlib import Path
 import reactivex
 
 from rxclaude._samples import sample_names, sample_path
+from rxclaude.command.view import json_snippet
 from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES
 from rxclaude.messages import (
     AssistantMessage,
@@ -42,7 +43,10 @@ def describe(message: Message) -> str:
     if isinstance(message, ParseError):
         return f"{message.detail}: {message.excerpt[:40]!r}"
     if isinstance(message, AssistantMessage):
-        calls = [f"{tool.name}({_shorten(str(tool.input))})" for tool in message.tool_uses]
+        calls = [
+            f"{tool.name}({_shorten(json_snippet(tool.input, _SNIPPET))})"
+            for tool in message.tool_uses
+        ]
         return _shorten(message.text) or ", ".join(calls)
     if isinstance(message, UserMessage):
         results = message.tool_results

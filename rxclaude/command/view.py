@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from datetime import timedelta
 from types import TracebackType
@@ -89,11 +89,71 @@ def shorten(text: str, limit: int = SNIPPET) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def json_snippet(value: object, limit: int = SNIPPET) -> str:
+    """``json.dumps(value, ensure_ascii=False)``, or its first ``limit`` characters and "…".
+
+    Written with a stack of its own and stopped at ``limit``: a value of any depth or
+    size costs about ``limit`` characters of work, and never the interpreter's stack.
+    """
+    pieces: list[str] = []
+    length = 0
+    for piece in _json_pieces(value, limit):
+        pieces.append(piece)
+        length += len(piece)
+        if length > limit:
+            return "".join(pieces)[:limit] + "…"
+    return "".join(pieces)
+
+
+def _json_pieces(value: object, limit: int) -> Iterator[str]:
+    """The text of ``json.dumps(value, ensure_ascii=False)`` piece by piece (strings cut
+    after ``limit`` characters)."""
+    open_containers: list[tuple[Iterator[Any], bool]] = []  # entries left, whether a dict
+    while True:
+        if isinstance(value, dict) and value:
+            entries: Iterator[Any] = iter(value.items())
+            key, value = next(entries)
+            open_containers.append((entries, True))
+            yield "{" + _json_scalar(str(key), limit) + ": "
+            continue
+        if isinstance(value, list | tuple) and value:
+            entries = iter(value)
+            value = next(entries)
+            open_containers.append((entries, False))
+            yield "["
+            continue
+        yield _json_scalar(value, limit)
+        while open_containers:
+            entries, is_dict = open_containers[-1]
+            entry: Any = next(entries, _END)
+            if entry is _END:
+                open_containers.pop()
+                yield "}" if is_dict else "]"
+            elif is_dict:
+                key, value = entry
+                yield ", " + _json_scalar(str(key), limit) + ": "
+                break
+            else:
+                value = entry
+                yield ", "
+                break
+        else:
+            return
+
+
+_END = object()
+
+
+def _json_scalar(value: object, limit: int) -> str:
+    """A value that holds no other (an empty container too) as JSON."""
+    if isinstance(value, str) and len(value) > limit:
+        value = value[: limit + 1]  # its JSON is longer than ``limit`` all the same
+    return json.dumps(value, ensure_ascii=False)
+
+
 def tool_call(name: str | None, tool_input: dict[str, Any]) -> str:
     """``name(key=value, …)``, shortened."""
-    arguments = ", ".join(
-        f"{key}={json.dumps(value, ensure_ascii=False)}" for key, value in tool_input.items()
-    )
+    arguments = ", ".join(f"{key}={json_snippet(value)}" for key, value in tool_input.items())
     return f"{name or '?'}({shorten(arguments)})"
 
 
@@ -126,6 +186,11 @@ def dollars(value: float | None) -> str:
         return "$?"
     digits = f"{value:.6f}" if value < 0.01 else f"{value:.4f}" if value < 1 else f"{value:.2f}"
     return "$" + (digits.rstrip("0").rstrip(".") if "." in digits else digits)
+
+
+def _figure(value: object) -> str:
+    """A number of the stream as written; ``?`` for anything else."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else "?"
 
 
 def _duration_ms(duration: timedelta | None) -> float | None:
@@ -361,7 +426,7 @@ class Transcript:
                 )
             elif isinstance(block, ServerToolResultBlock):
                 payload = block.content
-                text = payload if isinstance(payload, str) else json.dumps(payload)
+                text = payload if isinstance(payload, str) else json_snippet(payload)
                 self._tool_result(block.tool_use_id, text, False, parent)
             elif streamed:
                 continue
@@ -402,7 +467,8 @@ class Transcript:
         facts = [
             plural(result.num_turns, "turn"),
             milliseconds(result.duration_ms),
-            f"{usage.get('input_tokens', '?')} in / {usage.get('output_tokens', '?')} out tokens",
+            f"{_figure(usage.get('input_tokens'))} in / {_figure(usage.get('output_tokens'))} "
+            "out tokens",
             dollars(result.total_cost_usd),
         ]
         if not result.is_error:
