@@ -602,6 +602,15 @@ _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
 _DEPTH_STEPS = bytes.maketrans(b"[]{}", b"\x01\xff\x01\xff")  # +1 and -1 as signed bytes
 
 
+def nests_too_deeply(text: str) -> bool:
+    """Whether a JSON value in ``text`` nests deeper than :data:`MAX_NESTING_DEPTH`.
+
+    For JSON carried inside messages (tool input streamed in pieces): decoding it under
+    the framing's limit keeps any decoder within a small stack.
+    """
+    return _nesting_limit_index(text, 0) >= 0
+
+
 def _nesting_limit_index(text: str, start: int) -> int:
     """The index of the first bracket in ``text[start:]`` nested past the limit, else -1.
 

@@ -57,6 +57,7 @@ from reactivex import Observable, abc
 
 from rxclaude._fields import JSONObject, get_dict, get_int, get_str
 from rxclaude.content import ContentBlock, TextBlock, parse_block
+from rxclaude.framing import MAX_NESTING_DEPTH, nests_too_deeply
 from rxclaude.messages import AssistantMessage, Message, StreamEventMessage
 
 SupersededReason = Literal["abandoned", "replaced", "corrected"]
@@ -307,6 +308,8 @@ def _same_content(provisional: ContentBlock, authoritative: ContentBlock) -> boo
 
 def _parse_input(partial_json: str) -> tuple[Any, str | None]:
     """The tool input from its accumulated JSON, or ``None`` and why it failed."""
+    if nests_too_deeply(partial_json):
+        return None, f"invalid JSON: nests deeper than {MAX_NESTING_DEPTH} levels"
     try:
         value = _json_decoder.decode(partial_json)
     except (msgspec.DecodeError, RecursionError) as error:
