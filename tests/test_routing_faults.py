@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -389,7 +390,7 @@ def test_workers_waiting_for_each_others_lanes_end_the_stream_with_a_deadlock_er
     source: Subject[Message] = Subject()
     both_running = threading.Barrier(2, timeout=DEADLINE)
 
-    def feeder(into: str) -> Any:
+    def feeder(into: str) -> Callable[[Message], None]:
         def feed_the_other_lane(message: Message) -> None:
             if message.offset == 0:
                 both_running.wait()
