@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from rxclaude.command import demo, listing, run, stats
 from rxclaude.command.session import Session, add_input_arguments, input_source, make_console
 from rxclaude.command.view import watch
+from rxclaude.spool import SpooledSource
 
 COMMANDS = ("list", "view", "stats", "run", "demo")
 INTERRUPTED = 130
@@ -119,7 +120,8 @@ def _dispatch(arguments: list[str]) -> int:
     if options.command == "view":
         return 0 if watch(session, source, console) is None else 1
     error = session.run(source, _ignore)
-    document = stats.collect(session, name, error)
+    spool = source.statistics() if isinstance(source, SpooledSource) else None
+    document = stats.collect(session, name, error, spool=spool)
     if options.json:
         print(stats.to_json(document))
     else:

@@ -13,10 +13,11 @@ import argparse
 from rich.console import Console
 
 from rxclaude.backpressure import Policy
-from rxclaude.cli import CLIProcessError, find_claude
+from rxclaude.cli import CLIProcessError, find_claude, from_cli
 from rxclaude.command import stats
 from rxclaude.command.session import DEFAULT_BUFFER_SIZE, Session
 from rxclaude.command.view import watch
+from rxclaude.redact import redact_arguments
 
 CANNOT_START = 127
 """The exit code when the CLI could not be started (as a shell says for a missing command)."""
@@ -110,7 +111,9 @@ def run_claude(
     except UsageError as usage:
         parser.error(str(usage))
     session = Session(policy=Policy(options.policy), buffer_size=options.buffer_size)
-    error = watch(session, command, console)
+    source = from_cli(command)
+    error = watch(session, source, console)
     console.print()
-    stats.render(console, stats.collect(session, " ".join(command), error))
+    shown = " ".join(redact_arguments(command))
+    stats.render(console, stats.collect(session, shown, error, spool=source.statistics()))
     return exit_code(error)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +27,7 @@ from rxclaude.handlers import BuiltinHandlers
 from rxclaude.messages import Message
 from rxclaude.metrics import StreamMetrics
 from rxclaude.routing import Router
+from rxclaude.sources import from_reader
 
 DEFAULT_BUFFER_SIZE = 1024
 
@@ -121,7 +124,9 @@ def input_source(
             parser.error("give a FILE or --sample, not both")
         return f"sample {options.sample}", str(sample_path(options.sample))
     if options.file == "-" or (options.file is None and not sys.stdin.isatty()):
-        return "<stdin>", sys.stdin.buffer
+        # A pipe's writer may not wait for us: keep what it writes (a file waits).
+        piped = not stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode)
+        return "<stdin>", from_reader(sys.stdin.buffer, spool=True) if piped else sys.stdin.buffer
     if options.file is None:
         parser.error("no input: give a FILE, '-' with a pipe, or --sample NAME")
     if not Path(options.file).is_file():

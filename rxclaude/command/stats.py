@@ -37,6 +37,11 @@ always present (a figure the stream did not give is ``null``):
 ``backpressure``
     ``policy``, ``capacity``, ``peak_size``, ``produced``, ``delivered``, ``dropped``,
     ``blocked_s``: the buffer between the reader and the handlers.
+``spool``
+    ``received_bytes``, ``delivered_bytes``, ``discarded_bytes``, ``peak_bytes``,
+    ``peak_memory_bytes``, ``peak_disk_bytes``, ``spilled_bytes``: what the source kept
+    for the pipeline (memory, then disk) while it fell behind the writer: the CLI's
+    stdout for ``run``, a pipe on stdin; ``null`` for a file.
 ``result``
     The last ``result`` frame: ``subtype``, ``is_error``, ``num_turns``, ``duration_ms``,
     ``duration_api_ms``, ``total_cost_usd``, ``stop_reason``, ``errors``; ``null``
@@ -56,12 +61,20 @@ from rich.table import Table
 from rxclaude.command.session import Session
 from rxclaude.command.view import dollars, milliseconds, plural, styled
 from rxclaude.messages import ParseError
+from rxclaude.spool import SpoolStatistics
 
 Document = dict[str, Any]
 
 
-def collect(session: Session, source: str, stream_error: Exception | None = None) -> Document:
-    """The figures of ``session``'s stream so far, as the JSON document described above."""
+def collect(
+    session: Session,
+    source: str,
+    stream_error: Exception | None = None,
+    *,
+    spool: SpoolStatistics | None = None,
+) -> Document:
+    """The figures of ``session``'s stream so far, as the JSON document described above;
+    ``spool``: the source's spool, if it had one."""
     handlers = session.handlers
     snapshot = session.metrics.snapshot()
     buffer = session.pipeline.backpressure.statistics()
@@ -123,6 +136,17 @@ def collect(session: Session, source: str, stream_error: Exception | None = None
             "delivered": buffer.delivered,
             "dropped": buffer.dropped,
             "blocked_s": buffer.blocked_time,
+        },
+        "spool": None
+        if spool is None
+        else {
+            "received_bytes": spool.received_bytes,
+            "delivered_bytes": spool.delivered_bytes,
+            "discarded_bytes": spool.discarded_bytes,
+            "peak_bytes": spool.peak_bytes,
+            "peak_memory_bytes": spool.peak_memory_bytes,
+            "peak_disk_bytes": spool.peak_disk_bytes,
+            "spilled_bytes": spool.spilled_bytes,
         },
         "result": None
         if last is None
@@ -254,6 +278,16 @@ def rows(document: Document) -> list[Row]:
             buffer["dropped"] > 0,
         ),
     ]
+    spool = document["spool"]
+    if spool is not None:
+        lines.append(
+            Row(
+                "spool",
+                f"{spool['received_bytes']:,} bytes kept · peak {spool['peak_bytes']:,} "
+                f"({spool['peak_memory_bytes']:,} in memory, "
+                f"{spool['peak_disk_bytes']:,} on disk)",
+            )
+        )
     result = document["result"]
     if result is not None:
         outcome = "failed" if result["is_error"] else "ok"
