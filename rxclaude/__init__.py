@@ -93,7 +93,9 @@ from rxclaude.partials import (
 )
 from rxclaude.routing import (
     ALL,
+    CompletionTimeoutError,
     Handler,
+    HandlerAbortedError,
     HandlerError,
     HandlerFailedError,
     Kind,
@@ -101,6 +103,8 @@ from rxclaude.routing import (
     RouteKey,
     Router,
     RouterStatistics,
+    RoutingDeadlockError,
+    RoutingError,
     kinds_of,
     route_by_type,
 )
@@ -132,6 +136,7 @@ __all__ = [
     "ClaudeMessage",
     "CompactBoundaryMessage",
     "CompleteHandler",
+    "CompletionTimeoutError",
     "ContentBlock",
     "ControlRequestMessage",
     "ControlResponseMessage",
@@ -142,6 +147,7 @@ __all__ = [
     "FrameDecodeError",
     "FrameDecoder",
     "Handler",
+    "HandlerAbortedError",
     "HandlerError",
     "HandlerFailedError",
     "ImageBlock",
@@ -166,6 +172,8 @@ __all__ = [
     "RouteKey",
     "Router",
     "RouterStatistics",
+    "RoutingDeadlockError",
+    "RoutingError",
     "ServerToolResultBlock",
     "ServerToolUseBlock",
     "SlowConsumer",

@@ -12,10 +12,10 @@ import argparse
 
 from rich.console import Console
 
-from rxclaude.backpressure import Policy
+from rxclaude.backpressure import DEFAULT_BUFFER_SIZE, Policy, check_buffer_size
 from rxclaude.cli import CLIProcessError, find_claude, from_cli
 from rxclaude.command import stats
-from rxclaude.command.session import DEFAULT_BUFFER_SIZE, Session
+from rxclaude.command.session import Session
 from rxclaude.command.view import watch
 from rxclaude.redact import redact_arguments
 
@@ -99,8 +99,10 @@ def run_claude(
     parser: argparse.ArgumentParser,
 ) -> int:
     """Run the CLI with the live view; print the figures; return the CLI's exit code."""
-    if options.buffer_size < 1:
-        parser.error("--buffer-size must be at least 1")
+    try:
+        check_buffer_size(options.buffer_size)
+    except ValueError as invalid:
+        parser.error(f"--buffer-size: {invalid}")
     if not claude_arguments:
         parser.error("give the CLI's arguments after '--', e.g. rxclaude run -- -p 'Say hi'")
     claude = options.claude or find_claude()

@@ -21,15 +21,13 @@ from typing import TextIO
 from rich.console import Console
 
 from rxclaude._samples import sample_names, sample_path
-from rxclaude.backpressure import Policy
+from rxclaude.backpressure import DEFAULT_BUFFER_SIZE, Policy
 from rxclaude.facade import StreamHandler, StreamSource
 from rxclaude.handlers import BuiltinHandlers
 from rxclaude.messages import Message
 from rxclaude.metrics import StreamMetrics
 from rxclaude.routing import Router
 from rxclaude.sources import from_reader
-
-DEFAULT_BUFFER_SIZE = 1024
 
 
 class Session:
