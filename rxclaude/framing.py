@@ -660,7 +660,9 @@ def _nesting_exceeds_limit(line: bytes) -> bool:
             if not inside:
                 outside.append(part)
                 inside = True
-            elif part[-1:] != b"\\" or (len(part) - len(part.rstrip(b"\\"))) % 2 == 0:
+            elif part[-1:] != b"\\" or (
+                part[-2:-1] == b"\\" and (len(part) - len(part.rstrip(b"\\"))) % 2 == 0
+            ):
                 inside = False  # the quote after this part is not escaped: the string ends
     else:
         outside = parts[::2]
