@@ -632,12 +632,20 @@ def _nesting_limit_index(text: str, start: int) -> int:
     return -1
 
 
+_COUNTED_LINE_BYTES = 4096
+"""Shorter lines have their brackets counted; in longer ones, ``find`` (``memchr``) leaps
+from bracket to bracket over the long strings between them."""
+
+
 def _nests_too_deep(line: bytes) -> bool:
     """Whether ``_nesting_limit_index`` finds a bracket past the limit in ``line``, quickly.
 
-    A line with fewer brackets than the limit is let through after a few ``find`` calls
-    (``memchr``); only the others are scanned, outside their strings, a piece per quote.
+    A line with no more brackets than the limit is let through at once; only the others
+    are scanned, outside their strings, a piece per quote.
     """
+    if len(line) < _COUNTED_LINE_BYTES:
+        brackets = line.count(b"{") + line.count(b"[")
+        return brackets > MAX_NESTING_DEPTH and _nesting_exceeds_limit(line)
     brackets = 0
     find = line.find
     for bracket in (b"{", b"["):

@@ -223,3 +223,5 @@ def test_the_fast_check_and_the_positional_scan_follow_the_same_rules(
         patch.setattr(framing, "MAX_NESTING_DEPTH", limit)
         assert framing._nesting_limit_index(text, 0) == expected
         assert framing._nests_too_deep(text.encode()) == (expected >= 0)
+        long_line = (text + " " * framing._COUNTED_LINE_BYTES).encode()  # found, not counted
+        assert framing._nests_too_deep(long_line) == (expected >= 0)
