@@ -77,6 +77,19 @@ def test_a_frame_nested_past_the_limit_is_one_invalid_json_error(opener: bytes, 
         assert decode([stream[i : i + size] for i in range(0, len(stream), size)]) == messages
 
 
+def test_a_frame_within_the_limit_on_an_exhausted_stack_is_an_error_that_says_so() -> None:
+    frame, depth = nested(LIMIT), 0
+    caller = sys._getframe()
+    while caller.f_back is not None:
+        caller, depth = caller.f_back, depth + 1
+    spare = sys.getrecursionlimit() - depth - 100  # too few levels left for the frame
+    messages = on_a_deeper_stack(spare, lambda: decode(BEFORE + frame + AFTER))
+    assert kinds(messages) == ["before", "invalid_json", "after"]
+    error = messages[1]
+    assert isinstance(error, ParseError)
+    assert error.detail == "the JSON value nests too deeply for the caller's stack"
+
+
 @pytest.mark.parametrize("end", [AFTER, b""], ids=["mid-stream", "at the end"])
 def test_an_unclosed_value_already_past_the_limit_is_invalid_not_truncated(end: bytes) -> None:
     frame = nested(LIMIT + 1, closed=False)
