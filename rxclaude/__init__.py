@@ -23,19 +23,6 @@ from rxclaude.backpressure import (
     backpressure,
 )
 from rxclaude.cli import CLIProcessError, find_claude, from_cli
-from rxclaude.content import (
-    ContentBlock,
-    DocumentBlock,
-    ImageBlock,
-    RedactedThinkingBlock,
-    ServerToolResultBlock,
-    ServerToolUseBlock,
-    TextBlock,
-    ThinkingBlock,
-    ToolResultBlock,
-    ToolUseBlock,
-    UnknownBlock,
-)
 from rxclaude.facade import StreamHandler, StreamSource
 from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES, MAX_NESTING_DEPTH, FrameDecoder
 from rxclaude.handlers import (
@@ -76,6 +63,19 @@ from rxclaude.messages import (
     UnknownMessage,
     UserMessage,
     message_from_json,
+)
+from rxclaude.messages.content import (
+    ContentBlock,
+    DocumentBlock,
+    ImageBlock,
+    RedactedThinkingBlock,
+    ServerToolResultBlock,
+    ServerToolUseBlock,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    UnknownBlock,
 )
 from rxclaude.metrics import LatencyHistogram, MetricsSnapshot, StreamMetrics, measure
 from rxclaude.parse import FrameDecodeError, parse_json_frames

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
-from rxclaude.content import ServerToolResultBlock, ToolResultBlock, ToolUseBlock
 from rxclaude.messages import (
     ApiRetryMessage,
     AssistantMessage,
@@ -42,6 +41,7 @@ from rxclaude.messages import (
     ToolProgressMessage,
     UserMessage,
 )
+from rxclaude.messages.content import ServerToolResultBlock, ToolResultBlock, ToolUseBlock
 from rxclaude.routing import (
     Handler,
     HandlerError,

@@ -31,7 +31,7 @@ Design decisions:
 * **Error rate** = (parse errors + handler errors) / messages received: failures of the
   pipeline (bad input, handlers that raised). What Claude reports as errors (failed
   turns, API retries, failed tools) is in ``by_kind[Kind.ERROR]``.
-* **Kinds** come from :func:`~rxclaude.routing.kinds_of`, a cheap look at each message
+* **Kinds** come from :func:`~rxclaude.messages.kinds.kinds_of`, a cheap look at each message
   that still costs about a third of ``measure``'s time per message. When ``measure``
   follows ``route_by_type(router)``, pass ``router=router``: the per-kind counts are then
   the router's (``router.statistics().by_kind`` since it was attached, which also counts
@@ -77,7 +77,8 @@ from rxclaude.backpressure import (
     check_seconds,
 )
 from rxclaude.messages import Message
-from rxclaude.routing import _KIND_SETS, Kind, Router, _kind_mask
+from rxclaude.messages.kinds import KIND_SETS, Kind, kind_mask
+from rxclaude.routing import Router
 from rxclaude.spool import SpooledSource, SpoolStatistics
 
 __all__ = [
@@ -269,7 +270,7 @@ class _Totals:
         self.messages = 0
         self.bytes = 0
         self.by_type: dict[str, int] = {}
-        self.by_kind_mask = [0] * len(_KIND_SETS)  # messages per kind set, by its bit mask
+        self.by_kind_mask = [0] * len(KIND_SETS)  # messages per kind set, by its bit mask
         self.latency = LatencyHistogram()
         self.processed = 0  # sampled messages whose processing time was taken
         self.processing_time = 0.0
@@ -509,8 +510,7 @@ class StreamMetrics:
             frame_type = message.type
             by_type[frame_type] = by_type.get(frame_type, 0) + 1
             if classify:
-                mask = message._kind_mask  # classified by route_by_type upstream, most often
-                by_kind_mask[mask if mask >= 0 else _kind_mask(message)] += 1
+                by_kind_mask[kind_mask(message)] += 1
             recorder.messages += 1
             recorder.bytes += message.nbytes
             countdown -= 1
@@ -618,7 +618,7 @@ def _make_snapshot(
     by_kind = dict(routed_kinds)
     for mask, count in enumerate(totals.by_kind_mask):
         if count:
-            for kind in _KIND_SETS[mask]:
+            for kind in KIND_SETS[mask]:
                 by_kind[kind] += count
     messages = totals.messages
     parse_errors = totals.by_type.get("parse_error", 0)

@@ -55,10 +55,10 @@ from typing import Any, ClassVar, Literal
 import msgspec
 from reactivex import Observable, abc
 
-from rxclaude._fields import JSONObject, get_dict, get_int, get_str
-from rxclaude.content import ContentBlock, TextBlock, parse_block
 from rxclaude.framing import MAX_NESTING_DEPTH, nests_too_deeply
 from rxclaude.messages import AssistantMessage, Message, StreamEventMessage
+from rxclaude.messages.content import ContentBlock, TextBlock, parse_block
+from rxclaude.messages.fields import JSONObject, get_dict, get_int, get_str
 
 SupersededReason = Literal["abandoned", "replaced", "corrected"]
 IssueReason = Literal[

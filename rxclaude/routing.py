@@ -106,49 +106,17 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
 from types import MethodType
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, Disposable, SingleAssignmentDisposable
 
-from rxclaude.messages import (
-    AssistantMessage,
-    ControlResponseMessage,
-    Message,
-    ParseError,
-    RateLimitEventMessage,
-    ResultMessage,
-    StreamEventMessage,
-    SystemMessage,
-    ToolProgressMessage,
-    UserMessage,
-)
+from rxclaude.messages import Message
+from rxclaude.messages.kinds import KIND_SETS, Kind, kind_mask, kinds_of, register_kinds
 
 if TYPE_CHECKING:
     from rxclaude.handlers import DefaultRouter
-
-
-class Kind(Enum):
-    """The semantic kinds a message can be routed by (see :func:`kinds_of`)."""
-
-    TEXT = "text"
-    """The assistant's text: ``text`` blocks and ``text_delta`` events."""
-    TOOL_USE = "tool_use"
-    """Tool calls and their results."""
-    ERROR = "error"
-    """Parse errors, failed results, API errors and retries, failed tools, handler errors."""
-    SYSTEM = "system"
-    """Every ``system`` frame."""
-    METADATA = "metadata"
-    """Session set-up (``system/init``) and final accounting (``result``)."""
-    STATUS = "status"
-    """``system/status``, ``session_state_changed`` and ``rate_limit_event``."""
-    PROGRESS = "progress"
-    """Streaming events, ``tool_progress`` and progress estimates of the current turn."""
-    COMPLETE = "complete"
-    """The ``result`` frame that ends a turn."""
 
 
 ALL = "*"
@@ -156,157 +124,6 @@ ALL = "*"
 
 RouteKey: TypeAlias = Kind | str
 """What a handler is registered under: a :class:`Kind`, a frame type, or ``"*"``."""
-
-_KINDS = tuple(Kind)
-_BIT = {kind: 1 << position for position, kind in enumerate(_KINDS)}
-_TEXT = _BIT[Kind.TEXT]
-_TOOL_USE = _BIT[Kind.TOOL_USE]
-_ERROR = _BIT[Kind.ERROR]
-_SYSTEM = _BIT[Kind.SYSTEM]
-_METADATA = _BIT[Kind.METADATA]
-_STATUS = _BIT[Kind.STATUS]
-_PROGRESS = _BIT[Kind.PROGRESS]
-_COMPLETE = _BIT[Kind.COMPLETE]
-_TEXT_PROGRESS = _TEXT | _PROGRESS
-
-_KIND_SETS = tuple(
-    frozenset(kind for kind in _KINDS if mask & _BIT[kind]) for mask in range(1 << len(_KINDS))
-)
-"""The kind set of every mask, built once so classification allocates nothing."""
-
-_BLOCK_KINDS = {
-    "text": _TEXT,
-    "tool_use": _TOOL_USE,
-    "server_tool_use": _TOOL_USE,
-    "mcp_tool_use": _TOOL_USE,
-    "thinking": 0,
-    "redacted_thinking": 0,
-}
-"""Kinds of assistant content blocks; other ``*_tool_result`` blocks are TOOL_USE."""
-
-_SYSTEM_SUBTYPE_KINDS = {
-    "init": _METADATA,
-    "status": _STATUS,
-    "session_state_changed": _STATUS,
-    "api_retry": _ERROR,
-    "thinking_tokens": _PROGRESS,
-    "task_progress": _PROGRESS,
-}
-
-
-def _assistant_kinds(message: Message) -> int:
-    raw: dict[str, Any] = message.raw or {}
-    mask = 0
-    inner = raw.get("message")
-    if isinstance(inner, dict):
-        content = inner.get("content")
-        if isinstance(content, list):
-            for block in content:
-                block_type = block.get("type") if isinstance(block, dict) else None
-                if isinstance(block_type, str):
-                    block_mask = _BLOCK_KINDS.get(block_type)
-                    if block_mask is None:
-                        block_mask = _TOOL_USE if block_type.endswith("_tool_result") else 0
-                    mask |= block_mask
-        elif isinstance(content, str) and content:
-            mask = _TEXT
-        if inner.get("model") == "<synthetic>":
-            mask |= _ERROR
-    if raw.get("is_api_error_message") is True or isinstance(raw.get("error"), str):
-        mask |= _ERROR
-    return mask
-
-
-def _user_kinds(message: Message) -> int:
-    raw: dict[str, Any] = message.raw or {}
-    inner = raw.get("message")
-    content = inner.get("content") if isinstance(inner, dict) else None
-    mask = 0
-    if isinstance(content, list):
-        for block in content:
-            if isinstance(block, dict) and block.get("type") == "tool_result":
-                mask |= _TOOL_USE | (_ERROR if block.get("is_error") is True else 0)
-    return mask
-
-
-def _stream_event_kinds(message: Message) -> int:
-    # The hot path (most frames are deltas): subscripts, and a missing or mistyped field
-    # lands in the except clause.
-    raw: dict[str, Any] = message.raw  # type: ignore[assignment]
-    try:
-        event = raw["event"]
-        event_type = event["type"]
-        if event_type == "content_block_delta":
-            return _TEXT_PROGRESS if event["delta"]["type"] == "text_delta" else _PROGRESS
-        if event_type == "message_stop" and "abandoned_blocks" in raw:
-            return _TEXT_PROGRESS
-        return _ERROR | _PROGRESS if event_type == "error" else _PROGRESS
-    except (KeyError, TypeError, IndexError):
-        return _PROGRESS
-
-
-def _system_kinds(message: Message) -> int:
-    subtype = (message.raw or {}).get("subtype")
-    return _SYSTEM | (_SYSTEM_SUBTYPE_KINDS.get(subtype, 0) if isinstance(subtype, str) else 0)
-
-
-def _result_kinds(message: Message) -> int:
-    failed = (message.raw or {}).get("is_error") is True
-    return _COMPLETE | _METADATA | (_ERROR if failed else 0)
-
-
-def _control_response_kinds(message: Message) -> int:
-    response = (message.raw or {}).get("response")
-    return _ERROR if isinstance(response, dict) and response.get("subtype") == "error" else 0
-
-
-def _constant(mask: int) -> Callable[[Message], int]:
-    return lambda _message: mask
-
-
-_CLASSIFIERS: dict[type[Message], Callable[[Message], int]] = {
-    StreamEventMessage: _stream_event_kinds,
-    AssistantMessage: _assistant_kinds,
-    UserMessage: _user_kinds,
-    SystemMessage: _system_kinds,
-    ResultMessage: _result_kinds,
-    RateLimitEventMessage: _constant(_STATUS),
-    ToolProgressMessage: _constant(_PROGRESS),
-    ControlResponseMessage: _control_response_kinds,
-    ParseError: _constant(_ERROR),
-    Message: _constant(0),
-}
-"""Classifier of each message class; other classes use their nearest listed base's (found
-once, then cached): ``InitMessage`` that of ``SystemMessage``, unknown frames none."""
-
-
-def _classifier_for(cls: type[Message]) -> Callable[[Message], int]:
-    """The classifier of a class not in the table (a subclass): its nearest known base's."""
-    for base in cls.__mro__:
-        classifier = _CLASSIFIERS.get(base)
-        if classifier is not None:
-            _CLASSIFIERS[cls] = classifier
-            return classifier
-    raise TypeError(f"not a Message: {cls!r}")
-
-
-def _kind_mask(message: Message) -> int:
-    """The message's kinds as a bit mask: classified once, then read from its memo."""
-    mask = message._kind_mask
-    if mask < 0:
-        classifier = _CLASSIFIERS.get(message.__class__) or _classifier_for(message.__class__)
-        mask = message._kind_mask = classifier(message)
-    return mask
-
-
-def kinds_of(message: Message) -> frozenset[Kind]:
-    """The semantic kinds of ``message`` (the table in the module docstring).
-
-    A cheap look at the message's class and a few fields; content blocks are scanned only
-    for ``assistant`` and ``user`` frames. A message is classified once (``route_by_type``,
-    ``measure`` and this function share the result); the returned sets are shared constants.
-    """
-    return _KIND_SETS[_kind_mask(message)]
 
 
 class MessageHandler(Protocol):
@@ -412,7 +229,7 @@ class HandlerError(Message, kw_only=True, gc=True):
     __hash__ = None
 
 
-_CLASSIFIERS[HandlerError] = _constant(_ERROR)
+register_kinds(HandlerError, (Kind.ERROR,))
 
 
 class RoutingError(Exception):
@@ -576,7 +393,7 @@ class _Snapshot:
         return plan
 
     def _make_plan(self, frame_type: str, mask: int) -> _Plan:
-        keys: list[RouteKey] = [frame_type, ALL, *_KIND_SETS[mask]]
+        keys: list[RouteKey] = [frame_type, ALL, *KIND_SETS[mask]]
         chosen: dict[object, _Registration] = {}
         for key in keys:
             for registration in self._by_key.get(key, ()):
@@ -620,7 +437,7 @@ class _RouteTable:
         self.routes: list[_Route] = []
 
     def route(self, message: Message) -> _Route:
-        mask = _kind_mask(message)
+        mask = kind_mask(message)
         table = self.by_type.get(message.type)
         route = table[mask] if table is not None else None
         return route if route is not None else self.resolve(message.type, mask)
@@ -629,7 +446,7 @@ class _RouteTable:
         with self.router._lock:
             table = self.by_type.get(frame_type)
             if table is None:
-                table = self.by_type[frame_type] = [None] * len(_KIND_SETS)
+                table = self.by_type[frame_type] = [None] * len(KIND_SETS)
             route = table[mask]
             if route is None:
                 route = table[mask] = _Route(
@@ -736,10 +553,10 @@ class Router:
                     counts[(route.frame_type, route.mask)] += route.count
             handler_errors = self._handler_errors
         by_type: Counter[str] = Counter()
-        by_kind = dict.fromkeys(_KINDS, 0)
+        by_kind = dict.fromkeys(Kind, 0)
         for (frame_type, mask), count in counts.items():
             by_type[frame_type] += count
-            for kind in _KIND_SETS[mask]:
+            for kind in KIND_SETS[mask]:
                 by_kind[kind] += count
         return RouterStatistics(sum(by_type.values()), dict(by_type), by_kind, handler_errors)
 
@@ -937,7 +754,6 @@ def _sync_stream(
     stopped = False
     by_type = table.by_type
     resolve = table.resolve
-    classifiers = _CLASSIFIERS
     emit = observer.on_next
 
     def run(message: Message, route: _Route) -> list[HandlerError] | None:
@@ -973,10 +789,7 @@ def _sync_stream(
     def on_next(message: Message) -> None:
         if stopped:
             return
-        mask = message._kind_mask
-        if mask < 0:
-            cls = message.__class__
-            mask = message._kind_mask = (classifiers.get(cls) or _classifier_for(cls))(message)
+        mask = kind_mask(message)
         routes = by_type.get(message.type)
         route = routes[mask] if routes is not None else None
         if route is None:
@@ -1421,3 +1234,25 @@ class _AsyncRouting:
                         terminate()
                     return
         lanes.close(self._dispose_timeout)
+
+
+__all__ = [
+    "ALL",
+    "CompletionTimeoutError",
+    "Handler",
+    "HandlerAbortedError",
+    "HandlerError",
+    "HandlerFailedError",
+    "Kind",
+    "MessageHandler",
+    "Mode",
+    "RouteKey",
+    "Router",
+    "RouterStatistics",
+    "RoutingDeadlockError",
+    "RoutingError",
+    "entry_point",
+    "handler_name",
+    "kinds_of",
+    "route_by_type",
+]

@@ -11,20 +11,6 @@ from corpus_files import EPOCH, decode, recording
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rxclaude.content import (
-    ContentBlock,
-    DocumentBlock,
-    ImageBlock,
-    RedactedThinkingBlock,
-    ServerToolResultBlock,
-    ServerToolUseBlock,
-    TextBlock,
-    ThinkingBlock,
-    ToolResultBlock,
-    ToolUseBlock,
-    UnknownBlock,
-    parse_block,
-)
 from rxclaude.messages import (
     ApiRetryMessage,
     AssistantMessage,
@@ -44,6 +30,20 @@ from rxclaude.messages import (
     UnknownMessage,
     UserMessage,
     message_from_json,
+)
+from rxclaude.messages.content import (
+    ContentBlock,
+    DocumentBlock,
+    ImageBlock,
+    RedactedThinkingBlock,
+    ServerToolResultBlock,
+    ServerToolUseBlock,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    UnknownBlock,
+    parse_block,
 )
 from rxclaude.parse import FrameDecodeError
 from rxclaude.partials import BlockUpdate

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from reactivex.notification import OnError, OnNext
 from reactivex.testing import ReactiveTest, TestScheduler
 
-from rxclaude.content import ContentBlock, TextBlock, ThinkingBlock, ToolUseBlock
 from rxclaude.messages import AssistantMessage, Message, ResultMessage, message_from_json
+from rxclaude.messages.content import ContentBlock, TextBlock, ThinkingBlock, ToolUseBlock
 from rxclaude.partials import (
     AssembledMessage,
     BlockComplete,

@@ -39,15 +39,15 @@ from rich.text import Text
 
 from rxclaude.cli import CLIProcessError
 from rxclaude.command.session import Session
-from rxclaude.content import (
+from rxclaude.facade import StreamSource
+from rxclaude.handlers import BuiltinHandlers, ToolCall
+from rxclaude.messages import AssistantMessage, InitMessage, Message, ResultMessage, UserMessage
+from rxclaude.messages.content import (
     ServerToolResultBlock,
     TextBlock,
     ThinkingBlock,
     ToolUseBlock,
 )
-from rxclaude.facade import StreamSource
-from rxclaude.handlers import BuiltinHandlers, ToolCall
-from rxclaude.messages import AssistantMessage, InitMessage, Message, ResultMessage, UserMessage
 from rxclaude.partials import BlockComplete, BlockUpdate, PartialAssembler, Superseded
 
 SNIPPET = 100

@@ -18,7 +18,14 @@ from typing import Any, Literal
 
 import msgspec
 
-from rxclaude._fields import (
+from rxclaude.messages.content import (
+    ContentBlock,
+    TextBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    parse_blocks,
+)
+from rxclaude.messages.fields import (
     JSONObject,
     get_bool,
     get_dict,
@@ -28,7 +35,6 @@ from rxclaude._fields import (
     get_str,
     get_str_list,
 )
-from rxclaude.content import ContentBlock, TextBlock, ToolResultBlock, ToolUseBlock, parse_blocks
 
 ParseErrorReason = Literal[
     "invalid_json", "invalid_utf8", "frame_too_large", "truncated", "not_an_object"
@@ -71,8 +77,6 @@ class Message(msgspec.Struct, eq=False, gc=False):
     offset: int = 0
     nbytes: int = 0
     received_at: datetime = EPOCH
-    _kind_mask: int = -1
-    """Routing's memo of the message's kinds (a bit mask), -1 until first classified."""
 
     @property
     def subtype(self) -> str | None:
@@ -636,3 +640,30 @@ def message_from_json(
         if isinstance(subtype, str):
             cls = SYSTEM_SUBTYPES.get(subtype, SystemMessage)
     return cls(frame_type, raw, offset, nbytes, received_at if received_at else datetime.now(UTC))
+
+
+__all__ = [
+    "EPOCH",
+    "EXCERPT_BYTES",
+    "MESSAGE_TYPES",
+    "SYSTEM_SUBTYPES",
+    "ApiRetryMessage",
+    "AssistantMessage",
+    "ClaudeMessage",
+    "CompactBoundaryMessage",
+    "ControlRequestMessage",
+    "ControlResponseMessage",
+    "InitMessage",
+    "Message",
+    "ParseError",
+    "ParseErrorReason",
+    "RateLimitEventMessage",
+    "ResultMessage",
+    "StatusMessage",
+    "StreamEventMessage",
+    "SystemMessage",
+    "ToolProgressMessage",
+    "UnknownMessage",
+    "UserMessage",
+    "message_from_json",
+]
