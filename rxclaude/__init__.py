@@ -22,7 +22,6 @@ from rxclaude.backpressure import (
     SlowConsumer,
     backpressure,
 )
-from rxclaude.cli import CLIProcessError, find_claude, from_cli
 from rxclaude.facade import StreamHandler, StreamSource
 from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES, MAX_NESTING_DEPTH, FrameDecoder
 from rxclaude.handlers import (
@@ -108,8 +107,8 @@ from rxclaude.routing import (
     kinds_of,
     route_by_type,
 )
-from rxclaude.sources import from_file, from_reader
-from rxclaude.spool import SpooledSource, SpoolFullError, SpoolStatistics
+from rxclaude.sources import CLIProcessError, find_claude, from_cli, from_file, from_reader
+from rxclaude.sources.spool import SpooledSource, SpoolFullError, SpoolStatistics
 
 __version__ = "0.1.0"
 

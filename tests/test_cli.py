@@ -24,7 +24,7 @@ from reactivex.subject import Subject
 from reactivex.testing import TestScheduler
 from waiting import wait_until
 
-from rxclaude.cli import STDERR_TAIL_BYTES, CLIProcessError, from_cli
+from rxclaude.sources import STDERR_TAIL_BYTES, CLIProcessError, from_cli
 
 CHILDREN = Path(__file__).parent / "children"
 TIMEOUT = 30.0

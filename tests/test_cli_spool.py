@@ -32,8 +32,8 @@ from rxclaude import (
     from_reader,
     parse_json_frames,
 )
-from rxclaude.cli import STRAGGLER_TIMEOUT
 from rxclaude.redact import REDACTED
+from rxclaude.sources import STRAGGLER_TIMEOUT
 
 CHILDREN = Path(__file__).parent / "children"
 MIB = 1 << 20

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rxclaude.spool import DISK_READ_SIZE, Spool, SpoolFullError, SpoolStatistics
+from rxclaude.sources.spool import DISK_READ_SIZE, Spool, SpoolFullError, SpoolStatistics
 
 
 def take_all(spool: Spool) -> bytes:

@@ -13,11 +13,11 @@ import argparse
 from rich.console import Console
 
 from rxclaude.backpressure import DEFAULT_BUFFER_SIZE, Policy, check_buffer_size
-from rxclaude.cli import CLIProcessError, find_claude, from_cli
 from rxclaude.command import stats
 from rxclaude.command.session import Session
 from rxclaude.command.view import watch
 from rxclaude.redact import redact_arguments
+from rxclaude.sources import CLIProcessError, find_claude, from_cli
 
 CANNOT_START = 127
 """The exit code when the CLI could not be started (as a shell says for a missing command)."""

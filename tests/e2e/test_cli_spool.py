@@ -44,7 +44,7 @@ from rxclaude import (
     from_cli,
     parse_json_frames,
 )
-from rxclaude.spool import DEFAULT_SPOOL_MEMORY
+from rxclaude.sources.spool import DEFAULT_SPOOL_MEMORY
 
 from .harness import CLIInvocation, cli_invocation, fingerprint, label, prompt_args
 from .scenarios import SCENARIOS, ReadLoopFiles, read_loop_file

@@ -41,7 +41,7 @@ from rxclaude import (
     backpressure,
     from_cli,
 )
-from rxclaude.cli import STDERR_TAIL_BYTES
+from rxclaude.sources import STDERR_TAIL_BYTES
 
 PROMPT = 5.0
 """Seconds a dispose may take: a liveness bound (it takes milliseconds)."""
