@@ -12,7 +12,7 @@ from rxclaude.parse import parse_json_frames
 
 prometheus_client = pytest.importorskip("prometheus_client")
 
-from rxclaude.prometheus import PrometheusExporter  # noqa: E402
+from rxclaude.metrics.prometheus import PrometheusExporter  # noqa: E402
 
 
 def test_exposition_contains_the_figures() -> None:
