@@ -16,9 +16,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rxclaude import MAX_NESTING_DEPTH, Router, message_from_json, sample_names, sample_path
+from rxclaude.command.format import SNIPPET, json_snippet
 from rxclaude.command.listing import describe
 from rxclaude.command.session import make_console
-from rxclaude.command.view import SNIPPET, PlainOutput, Transcript, json_snippet, tool_call
+from rxclaude.command.view import PlainOutput, Transcript, tool_call
 
 TOOL_USE = sample_path("tool_use_partial")
 FIRST_TEXT = "I'll run a command."

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from rxclaude.command import demo, listing, run, stats
 from rxclaude.command.session import Session, add_input_arguments, input_source, make_console
 from rxclaude.command.view import watch
-from rxclaude.spool import SpooledSource
+from rxclaude.sources import SpooledSource
 
 COMMANDS = ("list", "view", "stats", "run", "demo")
 INTERRUPTED = 130

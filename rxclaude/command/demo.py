@@ -34,8 +34,9 @@ from rich.console import Console
 
 from rxclaude._samples import sample_names, sample_path
 from rxclaude.command import stats
+from rxclaude.command.format import STYLE_NOTE, milliseconds, styled
 from rxclaude.command.session import Session
-from rxclaude.command.view import STYLE_NOTE, milliseconds, styled, watch
+from rxclaude.command.view import watch
 from rxclaude.messages import ApiRetryMessage, Message, ResultMessage, StreamEventMessage
 from rxclaude.parse import parse_json_frames
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import reactivex
 
 from rxclaude._samples import sample_names, sample_path
-from rxclaude.command.view import json_snippet
+from rxclaude.command.format import json_snippet, shorten
 from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES
 from rxclaude.messages import (
     AssistantMessage,
@@ -31,11 +31,11 @@ from rxclaude.parse import parse_json_frames
 from rxclaude.sources import from_file, from_reader
 
 _SNIPPET = 70
+"""Characters shown of a message's content (shorter than the view's: the line has columns)."""
 
 
 def _shorten(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _SNIPPET else flat[: _SNIPPET - 1] + "…"
+    return shorten(text, _SNIPPET)
 
 
 def describe(message: Message) -> str:

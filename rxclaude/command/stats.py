@@ -58,10 +58,10 @@ from typing import Any, NamedTuple
 from rich.console import Console
 from rich.table import Table
 
+from rxclaude.command.format import dollars, milliseconds, plural, styled
 from rxclaude.command.session import Session
-from rxclaude.command.view import dollars, milliseconds, plural, styled
 from rxclaude.messages import ParseError
-from rxclaude.spool import SpoolStatistics
+from rxclaude.sources import SpoolStatistics
 
 Document = dict[str, Any]
 

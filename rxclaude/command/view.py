@@ -24,10 +24,8 @@ What is shown:
 
 from __future__ import annotations
 
-import json
-import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import timedelta
 from types import TracebackType
@@ -37,7 +35,21 @@ from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.text import Text
 
-from rxclaude.cli import CLIProcessError
+from rxclaude.command.format import (
+    STYLE_DONE,
+    STYLE_ERROR,
+    STYLE_NOTE,
+    STYLE_RESULT,
+    STYLE_THINKING,
+    STYLE_TOOL,
+    STYLE_WARNING,
+    dollars,
+    json_snippet,
+    milliseconds,
+    plural,
+    shorten,
+    styled,
+)
 from rxclaude.command.session import Session
 from rxclaude.facade import StreamSource
 from rxclaude.handlers import BuiltinHandlers, ToolCall
@@ -49,106 +61,13 @@ from rxclaude.messages.content import (
     ToolUseBlock,
 )
 from rxclaude.partials import BlockComplete, BlockUpdate, PartialAssembler, Superseded
+from rxclaude.sources import CLIProcessError
 
-SNIPPET = 100
-"""Characters shown of a tool input, a result line or a subagent's text."""
 RESULT_LINES = 3
 """Lines shown of a tool result."""
 
-STYLE_TOOL = "bold cyan"
-STYLE_RESULT = "dim"
-STYLE_ERROR = "bold red"
-STYLE_WARNING = "yellow"
-STYLE_THINKING = "dim italic"
-STYLE_DONE = "bold green"
-STYLE_NOTE = "dim"
-
 _INLINE_ERRORS = frozenset(("tool_result", "api_error", "result"))
 """Error sources the transcript shows in place (result line, API error, last line)."""
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def _visible(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return "␡" if code == 0x7F else chr(0x2400 + code)
-
-
-def safe(text: str) -> str:
-    """``text`` with control characters (escape codes…) shown as symbols, never run."""
-    return _CONTROL.sub(_visible, text)
-
-
-def styled(text: str, style: str = "") -> Text:
-    """A ``Text`` of untrusted ``text`` (never markup, control characters neutralised)."""
-    return Text(safe(text), style=style)
-
-
-def shorten(text: str, limit: int = SNIPPET) -> str:
-    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def json_snippet(value: object, limit: int = SNIPPET) -> str:
-    """``json.dumps(value, ensure_ascii=False)``, or its first ``limit`` characters and "…".
-
-    Written with a stack of its own and stopped at ``limit``: a value of any depth or
-    size costs about ``limit`` characters of work, and never the interpreter's stack.
-    """
-    pieces: list[str] = []
-    length = 0
-    for piece in _json_pieces(value, limit):
-        pieces.append(piece)
-        length += len(piece)
-        if length > limit:
-            return "".join(pieces)[:limit] + "…"
-    return "".join(pieces)
-
-
-def _json_pieces(value: object, limit: int) -> Iterator[str]:
-    """The text of ``json.dumps(value, ensure_ascii=False)`` piece by piece (strings cut
-    after ``limit`` characters)."""
-    open_containers: list[tuple[Iterator[Any], bool]] = []  # entries left, whether a dict
-    while True:
-        if isinstance(value, dict) and value:
-            entries: Iterator[Any] = iter(value.items())
-            key, value = next(entries)
-            open_containers.append((entries, True))
-            yield "{" + _json_scalar(str(key), limit) + ": "
-            continue
-        if isinstance(value, list | tuple) and value:
-            entries = iter(value)
-            value = next(entries)
-            open_containers.append((entries, False))
-            yield "["
-            continue
-        yield _json_scalar(value, limit)
-        while open_containers:
-            entries, is_dict = open_containers[-1]
-            entry: Any = next(entries, _END)
-            if entry is _END:
-                open_containers.pop()
-                yield "}" if is_dict else "]"
-            elif is_dict:
-                key, value = entry
-                yield ", " + _json_scalar(str(key), limit) + ": "
-                break
-            else:
-                value = entry
-                yield ", "
-                break
-        else:
-            return
-
-
-_END = object()
-
-
-def _json_scalar(value: object, limit: int) -> str:
-    """A value that holds no other (an empty container too) as JSON."""
-    if isinstance(value, str) and len(value) > limit:
-        value = value[: limit + 1]  # its JSON is longer than ``limit`` all the same
-    return json.dumps(value, ensure_ascii=False)
 
 
 def tool_call(name: str | None, tool_input: dict[str, Any]) -> str:
@@ -164,28 +83,6 @@ def result_lines(text: str) -> list[str]:
     if len(lines) > RESULT_LINES:
         shown.append(f"… +{len(lines) - RESULT_LINES} lines")
     return shown
-
-
-def plural(count: int | None, noun: str) -> str:
-    """``1 turn``, ``2 turns``, ``? turns``."""
-    if count is None:
-        return f"? {noun}s"
-    return f"{count} {noun}" + ("" if count == 1 else "s")
-
-
-def milliseconds(value: float | None) -> str:
-    """``262 ms`` or ``12.3 s``."""
-    if value is None:
-        return "?"
-    return f"{value:.0f} ms" if value < 1000 else f"{value / 1000:.1f} s"
-
-
-def dollars(value: float | None) -> str:
-    """``$0.000762``, ``$0.0396``, ``$1.24``: enough digits to see a small cost."""
-    if value is None:
-        return "$?"
-    digits = f"{value:.6f}" if value < 0.01 else f"{value:.4f}" if value < 1 else f"{value:.2f}"
-    return "$" + (digits.rstrip("0").rstrip(".") if "." in digits else digits)
 
 
 def _figure(value: object) -> str:
