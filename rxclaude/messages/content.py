@@ -201,6 +201,16 @@ BLOCK_TYPES: dict[str, type[ContentBlock]] = {
     "image": ImageBlock,
     "document": DocumentBlock,
 }
+"""The typed view of each known block type."""
+
+TOOL_USE_BLOCK_TYPES = frozenset(
+    block_type for block_type, cls in BLOCK_TYPES.items() if issubclass(cls, ToolUseBlock)
+)
+"""The block types of a tool call: ``tool_use``, ``server_tool_use``, ``mcp_tool_use``."""
+
+SERVER_TOOL_RESULT_SUFFIX = "_tool_result"
+"""How a server tool's result block type ends (``web_search_tool_result``, …); a client
+tool's ``tool_result`` has no underscore before it."""
 
 
 def parse_block(raw: Any) -> ContentBlock:
@@ -210,7 +220,7 @@ def parse_block(raw: Any) -> ContentBlock:
     block_type = raw.get("type")
     cls = BLOCK_TYPES.get(block_type) if isinstance(block_type, str) else None
     if cls is None:
-        if isinstance(block_type, str) and block_type.endswith("_tool_result"):
+        if isinstance(block_type, str) and block_type.endswith(SERVER_TOOL_RESULT_SUFFIX):
             cls = ServerToolResultBlock
         else:
             cls = UnknownBlock
@@ -223,6 +233,8 @@ def parse_blocks(raw_blocks: list[Any]) -> list[ContentBlock]:
 
 
 __all__ = [
+    "SERVER_TOOL_RESULT_SUFFIX",
+    "TOOL_USE_BLOCK_TYPES",
     "ContentBlock",
     "DocumentBlock",
     "ImageBlock",
