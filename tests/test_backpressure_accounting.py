@@ -19,7 +19,7 @@ from reactivex.subject import Subject
 from reactivex.testing import TestScheduler
 
 from rxclaude.backpressure import BackpressureStatistics, Policy, backpressure
-from rxclaude.backpressure import _BoundedBuffer as BoundedBuffer
+from rxclaude.backpressure.buffer import BoundedBuffer
 
 TIMEOUT = 30.0  # seconds; only reached when a test fails
 TRIALS = 200  # a dispose lands inside a batch in about 1 trial in 10

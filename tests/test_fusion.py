@@ -22,7 +22,7 @@ from waiting import HeldConsumer
 
 from rxclaude._batches import BatchingObservable
 from rxclaude.backpressure import Policy, backpressure
-from rxclaude.backpressure import _BoundedBuffer as BoundedBuffer
+from rxclaude.backpressure.buffer import BoundedBuffer
 from rxclaude.messages import Message, ParseError
 from rxclaude.parse import FrameDecodeError, parse_json_frames
 

@@ -1,22 +1,14 @@
-"""``backpressure(policy)``: a bounded buffer with an overflow policy at a thread boundary.
+"""The bounded buffer of one ``backpressure`` subscription: producer, consumer, policies.
 
-RxPY has no backpressure, and ``observe_on`` queues without limit (ReactiveX/RxPY#582).
-This operator owns the asynchronous boundary instead: the producer (whichever thread calls
-``on_next``) appends to a bounded buffer, and a consumer delivers the buffered items
-downstream, in order and one thread at a time. When the buffer is full the policy decides::
-
-    source:            -0-1-2-3-4-5-|
-    backpressure(DROP_OLDEST, buffer_size=2), consumer busy on 0:
-    result:            -0---------4-5-|   dropped: 1, 2, 3
-
-    backpressure(DROP_NEWEST, buffer_size=2), consumer busy on 0:
-    result:            -0---------1-2-|   dropped: 3, 4, 5
-
-    backpressure(BLOCK, buffer_size=2), consumer busy on 0 (the producer waits at 3):
-    result:            -0---------1-2-3-4-5-|
-
-    backpressure(ERROR, buffer_size=2), consumer busy on 0:
-    result:            -0---------1-2-#   BufferOverflowError, dropped: 3
+This module is longer than the others because it is one cohesive hot path: every item of
+every stream passes through ``BoundedBuffer.on_next`` (or ``on_next_batch``) and the
+consumer's drain loop, which share one lock and the counters derived under it. Splitting
+them would put a call or an attribute lookup between the producer and the consumer on
+every item; what is not on that path lives elsewhere: the settings and errors in
+:mod:`~rxclaude.backpressure.settings`, the events and statistics in
+:mod:`~rxclaude.backpressure.events`, the watermarks, adaptive sizing and slow-consumer
+detection in :mod:`~rxclaude.backpressure.monitor`, the operator in
+:mod:`~rxclaude.backpressure.operator`.
 
 Design decisions:
 
@@ -37,24 +29,19 @@ Design decisions:
   The consumer hands delivered items back, and the producer releases two of them per new
   item: objects are freed on the thread that allocated them, at the pace they are made.
   Freeing a whole batch at once, cache-cold on the other CPU, made glibc trim and regrow
-  its heap every batch; in the benchmark this raised the throughput with ``BLOCK`` from
-  0.59 to 0.65 of the pipeline without the stage (0.74 to 0.86 in a fresh process).
-  A consumer wakes blocked producers once a quarter of the capacity is free, or when it
-  takes the next batch.
+  its heap every batch (benchmarks/README.md has the figures). A consumer wakes blocked
+  producers once a quarter of the capacity is free, or when it takes the next batch.
 * **Fusion with the parser.** Placed right after ``parse_json_frames``, the operator takes
   each decoded chunk's messages as one list (``BatchingObservable.subscribe_batches``): one
   lock, one peak check and at most one wake-up per chunk when they fit; otherwise it falls
   back to item by item, so the policies see exactly what they would have. Items, order and
-  terminal signals are the same as through a plain ``subscribe`` (measured in memory, 200,000
-  items into a no-op consumer: 0.35 µs an item one by one, 0.24 µs in lists of 274). The
-  price: while ``BLOCK`` holds the parser, the rest of its chunk's messages are already
-  decoded and wait in its hand, not just their bytes (one chunk's worth: 64 KiB from
-  ``from_cli``, 512 KiB from ``from_file``).
+  terminal signals are the same as through a plain ``subscribe``. The price: while
+  ``BLOCK`` holds the parser, the rest of its chunk's messages are already decoded and wait
+  in its hand, not just their bytes (one chunk's worth: 64 KiB from ``from_cli``, 512 KiB
+  from ``from_file``).
 * **Garbage collection.** Buffered messages outlive CPython's young collections and get
-  promoted, which triggers full collections that walk every tracked object in the process.
-  ``Message`` is therefore not tracked by the cyclic collector (``gc=False``); on the
-  benchmark's 100 MB corpus, in a process that had imported the official SDK, this cut the
-  collector's time with ``BLOCK`` from 67-88 ms to 27-37 ms a run.
+  promoted, which triggers full collections that walk every tracked object in the process;
+  that is why ``Message`` is not tracked by the cyclic collector (``gc=False``).
 * **Terminal signals** (source completion or error, overflow, a failing ``on_drop``, a
   detected deadlock) queue behind the buffered items and end the subscription; the
   operator then stops accepting items and disposes its source subscription where it ended
@@ -64,8 +51,8 @@ Design decisions:
   out of the scheduled drain action, as it would out of any RxPY scheduler.
 * **Accounting at dispose.** The consumer calls the subscriber's callbacks directly: RxPY's
   auto-detach observer drops items from the moment its ``dispose`` begins, before that
-  reaches this operator, and items handed to it meanwhile (hundreds, when the disposing
-  thread waited for the lock) reached nobody yet counted as delivered. The consumer and
+  reaches this operator, and items handed to it meanwhile (many, when the disposing thread
+  waited for the lock) reached nobody yet counted as delivered. The consumer and
   ``dispose`` take a batch's items from one iterator, so each is either delivered or
   discarded, and the statistics are final when ``dispose`` returns.
 * **Deadlock detection (BLOCK).** Waiting is refused with ``BackpressureDeadlockError`` when
@@ -75,343 +62,58 @@ Design decisions:
   ``CurrentThreadScheduler`` or a virtual-time scheduler is assumed to drain on the
   producer's thread. Thread-spawning schedulers (``NewThreadScheduler``,
   ``ThreadPoolScheduler``, ``TimeoutScheduler``) only deadlock through re-entrance.
-* **Monitoring.** ``Adaptive`` and ``SlowConsumer`` sample the occupancy whenever an item
-  arrives, a producer starts or stops waiting, the consumer finishes a batch, and at the
-  next deadline of a watched window (a single timer per subscription, on ``scheduler`` or,
-  without one, on RxPY's ``TimeoutScheduler``). Windows are measured on the operator's
-  clock: the scheduler's ``now`` when a scheduler is given (ticks under ``TestScheduler``),
-  otherwise ``time.monotonic``. The occupancy counts as high from reaching the high
-  watermark (or a producer waiting) until it falls to the low one, and as low from then on:
-  that hysteresis keeps ``BLOCK``'s refills (the buffer dips to three quarters) and the
-  consumer's batches from restarting the windows. Capacity doubles per window high and
-  halves per window low, and each resize starts afresh.
-* **Resizing.** ``Backpressure.resize(n)`` sets the capacity of every running subscription
-  and of later ones (clamped into ``Adaptive``'s bounds) through the path ``Adaptive``
-  takes: under the buffer lock, waking waiting producers when it grows, publishing
-  ``RESIZED``; it adds no work per item. Shrinking below the size drops nothing: new items
-  wait or meet the policy until there is room (``DROP_OLDEST`` evicts the new item itself
-  while the consumer holds every buffered one).
-* **Observability.** ``backpressure(...)`` returns a ``Backpressure`` operator object:
-  ``statistics()`` snapshots its most recent subscription (trio-style frozen dataclass) and
-  ``events`` is a hot Observable of every subscription's ``BackpressureEvent``s. Events are
-  queued under the buffer lock, so they keep their order, and emitted after it is released,
-  serialised. They are only built while ``events`` has observers.
+* **Resizing.** ``set_capacity`` is the one path for ``Adaptive`` and
+  ``Backpressure.resize``: under the buffer lock, waking waiting producers when it grows,
+  publishing ``RESIZED``; it adds no work per item. Shrinking below the size drops nothing:
+  new items wait or meet the policy until there is room (``DROP_OLDEST`` evicts the new item
+  itself while the consumer holds every buffered one).
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-import math
-import numbers
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
-from datetime import datetime
-from enum import Enum
-from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from reactivex import Observable, abc
-from reactivex.disposable import Disposable, SerialDisposable, SingleAssignmentDisposable
-from reactivex.internal import default_error, noop
+from reactivex import abc
+from reactivex.disposable import SingleAssignmentDisposable
 from reactivex.scheduler import (
     CurrentThreadScheduler,
     NewThreadScheduler,
     TimeoutScheduler,
     VirtualTimeScheduler,
 )
-from reactivex.subject import Subject
 
-from rxclaude._batches import BatchingObservable
+from rxclaude.backpressure.events import (
+    BackpressureEvent,
+    BackpressureEventKind,
+    BackpressureStatistics,
+    EventHub,
+)
+from rxclaude.backpressure.monitor import Monitor
+from rxclaude.backpressure.settings import (
+    BackpressureDeadlockError,
+    BufferOverflowError,
+    Policy,
+    Settings,
+)
 
-__all__ = [
-    "DEFAULT_BUFFER_SIZE",
-    "Adaptive",
-    "Backpressure",
-    "BackpressureDeadlockError",
-    "BackpressureEvent",
-    "BackpressureEventKind",
-    "BackpressureStatistics",
-    "BufferOverflowError",
-    "Policy",
-    "SlowConsumer",
-    "backpressure",
-]
-
-_T = TypeVar("_T")
-
-DEFAULT_BUFFER_SIZE = 1024
-"""Capacity of ``backpressure`` (and of ``StreamHandler``) unless told otherwise."""
+__all__ = ["AfterLock", "BoundedBuffer", "Observer"]
 
 _consumer_thread_numbers = itertools.count(1)
 
 
-class Policy(Enum):
-    """What ``backpressure`` does with an item that arrives while the buffer is full."""
-
-    DROP_OLDEST = "drop_oldest"
-    """Evict the oldest buffered item and enqueue the new one (Akka ``dropHead``)."""
-    DROP_NEWEST = "drop_newest"
-    """Discard the incoming item (Akka ``dropNew``; *not* RxJava's ``DROP_LATEST``)."""
-    BLOCK = "block"
-    """Make the producer's ``on_next`` wait until there is room."""
-    ERROR = "error"
-    """End the stream with ``BufferOverflowError``."""
-
-
-class BufferOverflowError(Exception):
-    """``Policy.ERROR``: an item arrived while the buffer held ``capacity`` items."""
-
-    def __init__(self, capacity: int) -> None:
-        super().__init__(
-            f"backpressure buffer overflow: an item arrived while all {capacity} places "
-            "were taken (Policy.ERROR)"
-        )
-        self.capacity = capacity
-
-    def __reduce__(self) -> tuple[type[BufferOverflowError], tuple[int]]:
-        return (type(self), (self.capacity,))
-
-
-class BackpressureDeadlockError(RuntimeError):
-    """``Policy.BLOCK`` would make the thread that drains the buffer wait for itself."""
-
-
-def check_buffer_size(buffer_size: int, name: str = "buffer_size") -> None:
-    """Raises ``TypeError`` unless ``buffer_size`` is an int (a bool is not), and
-    ``ValueError`` if it is smaller than 1."""
-    if not isinstance(buffer_size, int) or isinstance(buffer_size, bool):
-        raise TypeError(f"{name} must be an int, not {type(buffer_size).__name__}")
-    if buffer_size < 1:
-        raise ValueError(f"{name} must be >= 1, got {buffer_size}")
-
-
-def _check_number(name: str, value: object, unit: str = "") -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number{unit}, not {type(value).__name__}")
-
-
-def check_seconds(name: str, seconds: float) -> None:
-    """Raises ``TypeError`` unless ``seconds`` is a real number (a bool is not), and
-    ``ValueError`` unless it is positive and finite."""
-    _check_number(name, seconds, " of seconds")
-    if not (seconds > 0 and math.isfinite(seconds)):
-        raise ValueError(f"{name} must be a positive, finite number of seconds, got {seconds}")
-
-
-def _check_watermarks(owner: str, low: float, high: float) -> None:
-    _check_number(f"{owner}.low", low)
-    _check_number(f"{owner}.high", high)
-    if not 0.0 <= low < high <= 1.0:
-        raise ValueError(f"{owner} needs 0 <= low < high <= 1, got low={low}, high={high}")
-
-
-@dataclass(frozen=True, slots=True)
-class Adaptive:
-    """Let the capacity follow the load, between ``min_size`` and ``max_size``.
-
-    The occupancy is *high* from the moment it reaches ``high`` (a fraction of the
-    capacity), or a producer has to wait, until it falls to ``low``; it is *low* from then
-    until it is high again. The capacity doubles (up to ``max_size``) after ``window``
-    seconds high, and halves (down to ``min_size``) after ``window`` seconds low. After a
-    resize the occupancy has to reach a watermark of the new capacity again.
-    """
-
-    min_size: int
-    max_size: int
-    high: float = 0.8
-    low: float = 0.2
-    window: float = 1.0
-
-    def __post_init__(self) -> None:
-        check_buffer_size(self.min_size, "Adaptive.min_size")
-        check_buffer_size(self.max_size, "Adaptive.max_size")
-        if not self.min_size <= self.max_size:
-            raise ValueError(
-                f"Adaptive needs 1 <= min_size <= max_size, "
-                f"got min_size={self.min_size}, max_size={self.max_size}"
-            )
-        _check_watermarks("Adaptive", self.low, self.high)
-        check_seconds("Adaptive.window", self.window)
-
-
-@dataclass(frozen=True, slots=True)
-class SlowConsumer:
-    """When to report a slow consumer, and when it has recovered.
-
-    The consumer is slow once the occupancy has been high (as in ``Adaptive``: from
-    reaching ``high`` until falling to ``low``) for ``window`` seconds, or a producer has
-    waited longer than ``blocked_threshold`` seconds. It has recovered once the occupancy
-    has fallen to ``low`` with no producer waiting.
-    """
-
-    window: float = 1.0
-    blocked_threshold: float = 0.5
-    high: float = 0.8
-    low: float = 0.2
-
-    def __post_init__(self) -> None:
-        check_seconds("SlowConsumer.window", self.window)
-        check_seconds("SlowConsumer.blocked_threshold", self.blocked_threshold)
-        _check_watermarks("SlowConsumer", self.low, self.high)
-
-
-class BackpressureEventKind(Enum):
-    """The kinds of ``BackpressureEvent``."""
-
-    DROPPED = "dropped"
-    """An item was discarded by the policy; ``item`` holds it."""
-    BLOCKED = "blocked"
-    """A producer started waiting for room (``Policy.BLOCK``)."""
-    UNBLOCKED = "unblocked"
-    """A producer stopped waiting; ``blocked_for`` says how long it waited."""
-    RESIZED = "resized"
-    """``Adaptive`` or ``Backpressure.resize`` changed the capacity from ``previous_capacity``
-    to ``capacity``."""
-    SLOW_CONSUMER = "slow_consumer"
-    """The consumer is not keeping up; rates are over the congestion that led here."""
-    RECOVERED = "recovered"
-    """The consumer caught up again; rates are over the slow period."""
-
-
-@dataclass(frozen=True, slots=True)
-class BackpressureEvent:
-    """Something that happened in a ``backpressure`` buffer.
-
-    ``size`` and ``capacity`` describe the buffer right after the event. The remaining
-    fields are set only for the kinds that name them, and are None otherwise.
-    """
-
-    kind: BackpressureEventKind
-    time: datetime
-    """The operator scheduler's ``now`` (wall-clock UTC without a scheduler)."""
-    size: int
-    capacity: int
-    item: Any = None
-    """DROPPED: the discarded item."""
-    previous_capacity: int | None = None
-    """RESIZED: the capacity before the change."""
-    blocked_for: float | None = None
-    """UNBLOCKED: seconds the producer waited."""
-    producer_rate: float | None = None
-    """SLOW_CONSUMER, RECOVERED: items per second accepted from the source."""
-    consumer_rate: float | None = None
-    """SLOW_CONSUMER, RECOVERED: items per second handed downstream."""
-
-
-@dataclass(frozen=True, slots=True)
-class BackpressureStatistics:
-    """A snapshot of one subscription's buffer.
-
-    Always ``produced == delivered + dropped + size + discarded``. Once the subscription
-    has ended (its terminal signal delivered, or disposed) ``size`` is 0, so
-    ``produced == delivered + dropped + discarded``, and the counts no longer change:
-    ``delivered`` is then exactly the number of items the downstream observer received
-    (an ``on_next`` still running when ``dispose`` returns included), and every other
-    item is ``dropped`` or ``discarded``.
-    """
-
-    capacity: int
-    """Current capacity (changes with ``Adaptive`` and ``Backpressure.resize``)."""
-    size: int
-    """Items accepted but not yet handed downstream."""
-    peak_size: int
-    """Largest ``size`` so far."""
-    produced: int
-    """Items the source delivered to the operator, whatever became of them."""
-    delivered: int
-    """Items handed to downstream ``on_next`` (while running: the one in hand included)."""
-    dropped: int
-    """Items discarded by the policy (each passed to ``on_drop``)."""
-    discarded: int
-    """Items lost because the subscription ended (dispose, overflow, deadlock) first:
-    buffered, taken by the consumer but not handed on, or held by a waiting producer."""
-    blocked_time: float
-    """Seconds producers spent waiting for room, including waits in progress."""
-    producers_waiting: int
-    """Producers waiting for room right now."""
-    slow_consumer: bool
-    """Whether a slow consumer is currently reported (needs ``SlowConsumer``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Settings:
-    policy: Policy
-    capacity: int
-    scheduler: abc.SchedulerBase | None
-    on_drop: Callable[[Any], object] | None
-    adaptive: Adaptive | None
-    slow_consumer: SlowConsumer | None
-
-
-class _EventHub:
-    """Emits events published from any thread on one Subject: serialised, in publish order."""
-
-    def __init__(self) -> None:
-        self.subject: Subject[BackpressureEvent] = Subject()
-        self._lock = threading.Lock()
-        self._queue: deque[BackpressureEvent] = deque()
-        self._emitting = False
-
-    @property
-    def listening(self) -> bool:
-        return bool(self.subject.observers)
-
-    def publish(self, event: BackpressureEvent) -> None:
-        """Queues an event; callers hold their buffer lock, which fixes the order."""
-        with self._lock:
-            self._queue.append(event)
-
-    def flush(self) -> None:
-        """Emits the queued events unless another thread is already doing so."""
-        with self._lock:
-            if self._emitting:
-                return
-            self._emitting = True
-        while True:
-            with self._lock:
-                if not self._queue:
-                    self._emitting = False
-                    return
-                event = self._queue.popleft()
-            try:
-                self.subject.on_next(event)
-            except BaseException:
-                with self._lock:
-                    self._emitting = False
-                raise
-
-
-class _Observer(Protocol):
-    """The downstream: an ``abc.ObserverBase``, or a subscriber's callbacks (``_Callbacks``)."""
+class Observer(Protocol):
+    """The downstream: an ``abc.ObserverBase``, or a subscriber's callbacks."""
 
     def on_next(self, value: Any, /) -> None: ...
     def on_error(self, error: Exception, /) -> None: ...
     def on_completed(self) -> None: ...
-
-
-class _Callbacks(NamedTuple):
-    """A subscriber's callbacks, which the consumer calls without RxPY's auto-detach
-    observer in between (see **Dispose** in the module's docstring)."""
-
-    on_next: Callable[[Any], None]
-    on_error: Callable[[Exception], None]
-    on_completed: Callable[[], None]
-
-    @classmethod
-    def of(
-        cls,
-        on_next: abc.ObserverBase[Any] | abc.OnNext[Any] | None,
-        on_error: abc.OnError | None,
-        on_completed: abc.OnCompleted | None,
-    ) -> _Callbacks:
-        """The callbacks ``Observable.subscribe`` would call for these arguments."""
-        if isinstance(on_next, abc.ObserverBase) or callable(getattr(on_next, "on_next", None)):
-            observer = cast(abc.ObserverBase[Any], on_next)
-            return cls(observer.on_next, observer.on_error, observer.on_completed)
-        return cls(on_next or noop, on_error or default_error, on_completed or noop)
 
 
 class _Ended(abc.ObserverBase[Any]):
@@ -431,7 +133,7 @@ _ENDED = _Ended()
 
 
 @dataclass(slots=True)
-class _AfterLock:
+class AfterLock:
     """Work decided under the buffer lock and done once it is released."""
 
     schedule_drain: bool = False
@@ -440,87 +142,40 @@ class _AfterLock:
     dropped: list[Any] = field(default_factory=list)
 
 
-class _Thresholds(Protocol):
-    @property
-    def high(self) -> float: ...
-    @property
-    def low(self) -> float: ...
-    @property
-    def window(self) -> float: ...
+class BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
+    """The state of one subscription: buffer, counters, consumer, and its monitor.
 
-
-_Config = TypeVar("_Config", bound=_Thresholds)
-
-
-@dataclass(slots=True)
-class _Band(Generic[_Config]):
-    """Which watermark the occupancy last reached, and since when (hysteresis).
-
-    It is high from reaching ``config.high`` (or a producer having to wait) until it falls
-    to ``config.low``, and low from then until it is high again; neither before the
-    first sample and right after a resize.
+    ``capacity``, ``handed``, ``block_starts``, ``size()``, ``produced()``, ``publish()``
+    and ``set_capacity()`` are what the monitor consults (``monitor.Watched``), with the
+    lock held.
     """
-
-    config: _Config
-    high_since: float | None = None
-    low_since: float | None = None
-
-    def sample(self, size: int, capacity: int, producers_waiting: bool, now: float) -> bool:
-        """Updates the band; True when it has just become high."""
-        if producers_waiting or size >= self.config.high * capacity:
-            self.low_since = None
-            if self.high_since is None:
-                self.high_since = now
-                return True
-        elif size <= self.config.low * capacity:
-            self.high_since = None
-            if self.low_since is None:
-                self.low_since = now
-        return False
-
-    def high_until(self) -> float | None:
-        """When a window spent high ends (None while not high)."""
-        return None if self.high_since is None else self.high_since + self.config.window
-
-    def low_until(self) -> float | None:
-        """When a window spent low ends (None while not low)."""
-        return None if self.low_since is None else self.low_since + self.config.window
-
-
-def _rate(count: int, since_count: int, now: float, since: float) -> float | None:
-    return (count - since_count) / (now - since) if now > since else None
-
-
-class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
-    """The state of one subscription: buffer, counters, consumer and monitors."""
 
     def __init__(
         self,
-        settings: _Settings,
-        observer: _Observer,
-        hub: _EventHub,
-        on_close: Callable[[_BoundedBuffer], None] | None = None,
+        settings: Settings,
+        observer: Observer,
+        hub: EventHub,
+        on_close: Callable[[BoundedBuffer], None] | None = None,
     ) -> None:
         self._settings = settings
         self._on_close = on_close  # when it ends; twice if dispose races the end
         self._policy = settings.policy
         self._on_drop = settings.on_drop
-        self._observer: _Observer = observer
+        self._observer: Observer = observer
         self._hub = hub
         self._scheduler = settings.scheduler
-        self._monitored = settings.adaptive is not None or settings.slow_consumer is not None
         self._lock = threading.Lock()
         self._not_empty = threading.Condition(self._lock)
         self._not_full = threading.Condition(self._lock)
         self._pending: deque[Any] = deque()
-        self._capacity = settings.capacity
-        self._refill = max(1, self._capacity // 4)
+        self.capacity = settings.capacity
+        self._refill = max(1, self.capacity // 4)
         # Every item that arrives ends up counted in exactly one of: _pending, _taken
         # (by the consumer, of which _handed went downstream or is in its hand), _dropped,
         # _lost (arrived, or waited for room, while the subscription ended) or _cleared
         # (buffered when it was disposed).
         self._taken = 0
-        self._handed = 0
+        self.handed = 0
         # The items of the consumer's batch it has not taken yet. The consumer and dispose
         # both take from this one iterator, each ``next`` atomic under the GIL: an item the
         # consumer took is delivered, one that dispose took is not, and none is both.
@@ -530,11 +185,12 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
         self._cleared = 0
         self._peak_size = 0
         self._blocked_time = 0.0
-        self._block_starts: list[float] = []
+        self.block_starts: list[float] = []
         self._sleepers = 0  # producers in _not_full.wait() not notified yet
         self._accepting = True
         # on_next takes its fast path below this size: 0 to route every item to _offer.
-        self._fast_limit = 0 if self._monitored else settings.capacity
+        monitored = settings.adaptive is not None or settings.slow_consumer is not None
+        self._fast_limit = 0 if monitored else settings.capacity
         self._disposed = False
         self._terminal: Callable[[], None] | None = None
         # Threaded: the consumer waits for a notify. Scheduled: no drain is scheduled.
@@ -554,15 +210,11 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
             scheduler = self._scheduler
             self._time_scheduler = scheduler
             self._clock = lambda: scheduler.to_seconds(scheduler.now)
-        self._timer_lock = threading.RLock()
-        self._timer = SerialDisposable()
-        self._timer_due: float | None = None
-        adaptive, slow = settings.adaptive, settings.slow_consumer
-        self._load = None if adaptive is None else _Band(adaptive)
-        self._congestion = None if slow is None else _Band(slow)
-        # (time, produced, delivered) when the congestion began / the consumer became slow
-        self._congestion_start: tuple[float, int, int] | None = None
-        self._slow_since: tuple[float, int, int] | None = None
+        self._monitor = (
+            Monitor(settings.adaptive, settings.slow_consumer, self._time_scheduler, self._clock)
+            if monitored
+            else None
+        )
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -593,14 +245,18 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
             self._cleared += len(self._pending)
             self._pending.clear()
             # What the consumer has taken it delivers: that is all it ever delivers.
-            self._handed = self._taken - len(list(self._unhanded))
+            self.handed = self._taken - len(list(self._unhanded))
             self._not_empty.notify_all()
         self._retired.clear()
         self._upstream.dispose()
-        self._timer.dispose()
+        self._stop_monitor()
         self._closed()
         self._let_go_of_downstream()
         return True
+
+    def _stop_monitor(self) -> None:
+        if self._monitor is not None:
+            self._monitor.stop()
 
     def _closed(self) -> None:
         if self._on_close is not None:
@@ -631,7 +287,7 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
         lock = self._lock
         lock.acquire()
         try:
-            size = len(self._pending) + self._taken - self._handed
+            size = len(self._pending) + self._taken - self.handed
             if size >= self._fast_limit:
                 slow = True
             else:
@@ -662,7 +318,7 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
         lock = self._lock
         lock.acquire()
         try:
-            size = len(self._pending) + self._taken - self._handed
+            size = len(self._pending) + self._taken - self.handed
             fits = size + count <= self._fast_limit
             if fits:
                 self._pending.extend(items)
@@ -684,13 +340,14 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
 
     def _offer(self, item: Any) -> None:
         """The slow path of ``on_next``: a full buffer, or monitoring to do."""
-        after = _AfterLock()
+        after = AfterLock()
         block_start: float | None = None
+        monitor = self._monitor
         with self._lock:
             if not self._accepting:
                 return
-            now = self._clock() if self._monitored else 0.0
-            if self._size() < self._capacity:
+            now = self._clock() if monitor is not None else 0.0
+            if self.size() < self.capacity:
                 self._enqueue(item, after)
             elif self._policy is not Policy.BLOCK:
                 self._overflow(item, after)
@@ -700,29 +357,29 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
                     functools.partial(self._observer.on_error, self._deadlock_error()), after
                 )
             else:
-                block_start = now if self._monitored else self._clock()
-                self._block_starts.append(block_start)
-                self._publish(BackpressureEventKind.BLOCKED)
-            if self._monitored:
-                self._observe(now, after)
+                block_start = now if monitor is not None else self._clock()
+                self.block_starts.append(block_start)
+                self.publish(BackpressureEventKind.BLOCKED)
+            if monitor is not None:
+                after.deadline = monitor.observe(self, now)
         self._after_lock(after)
         if block_start is not None:
             self._wait_for_room(item, block_start)
 
     def _wait_for_room(self, item: Any, start: float) -> None:
-        after = _AfterLock()
+        after = AfterLock()
         with self._lock:
-            while self._accepting and self._size() >= self._capacity:
+            while self._accepting and self.size() >= self.capacity:
                 self._sleepers += 1
                 self._not_full.wait()
             now = self._clock()
-            self._block_starts.remove(start)
+            self.block_starts.remove(start)
             self._blocked_time += now - start
             if self._accepting:  # otherwise ``_stop_accepting`` counted the item as lost
                 self._enqueue(item, after)
-                self._publish(BackpressureEventKind.UNBLOCKED, blocked_for=now - start)
-            if self._monitored and not self._disposed:
-                self._observe(now, after)
+                self.publish(BackpressureEventKind.UNBLOCKED, blocked_for=now - start)
+            if self._monitor is not None and not self._disposed:
+                after.deadline = self._monitor.observe(self, now)
         self._after_lock(after)
 
     def _stop_accepting(self) -> None:
@@ -731,7 +388,7 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
         if self._accepting:
             self._accepting = False
             self._fast_limit = 0
-            self._lost += len(self._block_starts)
+            self._lost += len(self.block_starts)
             self._wake_producers()
 
     def _wake_producers(self) -> None:
@@ -740,7 +397,7 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
             self._sleepers = 0
             self._not_full.notify_all()
 
-    def _overflow(self, item: Any, after: _AfterLock) -> None:
+    def _overflow(self, item: Any, after: AfterLock) -> None:
         """Applies a dropping policy (DROP_OLDEST, DROP_NEWEST, ERROR) to a full buffer."""
         self._dropped += 1
         if self._policy is Policy.DROP_OLDEST:
@@ -751,13 +408,13 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
         else:
             dropped = item
         after.dropped.append(dropped)
-        self._publish(BackpressureEventKind.DROPPED, item=dropped)
+        self.publish(BackpressureEventKind.DROPPED, item=dropped)
         if self._policy is Policy.ERROR:
-            error = BufferOverflowError(self._capacity)
+            error = BufferOverflowError(self.capacity)
             self._end_locked(functools.partial(self._observer.on_error, error), after)
 
-    def _enqueue(self, item: Any, after: _AfterLock) -> None:
-        size = self._size()
+    def _enqueue(self, item: Any, after: AfterLock) -> None:
+        size = self.size()
         self._pending.append(item)
         if size >= self._peak_size:
             self._peak_size = size + 1
@@ -765,13 +422,13 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
             after.schedule_drain = True
 
     def _end(self, terminal: Callable[[], None], *, dispose_upstream: bool) -> None:
-        after = _AfterLock()
+        after = AfterLock()
         with self._lock:
             self._end_locked(terminal, after)
         after.dispose_upstream = after.dispose_upstream and dispose_upstream
         self._after_lock(after)
 
-    def _end_locked(self, terminal: Callable[[], None], after: _AfterLock) -> None:
+    def _end_locked(self, terminal: Callable[[], None], after: AfterLock) -> None:
         """Stops accepting items; ``terminal`` is delivered after the buffered items."""
         if not self._accepting:
             return
@@ -794,7 +451,7 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
 
     def _deadlock_error(self) -> BackpressureDeadlockError:
         return BackpressureDeadlockError(
-            f"Policy.BLOCK: the buffer is full (capacity {self._capacity}) and on_next was "
+            f"Policy.BLOCK: the buffer is full (capacity {self.capacity}) and on_next was "
             "called on the thread that drains it (a consumer feeding its own source, or a "
             "scheduler that drains on the producer's thread); waiting would deadlock. "
             "Drain on another thread, or use a dropping policy."
@@ -845,19 +502,19 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
             deliver = self._observer.on_next
             # Ends early when dispose takes the rest: dispose stops it between two items.
             for position, item in enumerate(unhanded, first):
-                self._handed = position
+                self.handed = position
                 try:
                     deliver(item)
                 except Exception as error:
                     self._downstream_failed(error)
                     return False
-                if self._sleepers and self._capacity - self._size() >= self._refill:
+                if self._sleepers and self.capacity - self.size() >= self._refill:
                     with self._lock:
                         self._wake_producers()
             if self._disposed:
                 return False
             self._retired.extend(batch)
-            if self._monitored:
+            if self._monitor is not None:
                 self._observe_now()
             return True
         finally:
@@ -891,7 +548,7 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
             if batch:
                 self._pending = deque()
                 self._taken += len(batch)
-                self._handed = first  # the first item is in the consumer's hand from now on
+                self.handed = first  # the first item is in the consumer's hand from now on
                 self._unhanded = iter(batch)
             elif self._terminal is None:
                 self._idle = True
@@ -910,7 +567,7 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
             self._disposed = True
         self._retired.clear()
         self._upstream.dispose()
-        self._timer.dispose()
+        self._stop_monitor()
         self._closed()
         try:
             if terminal is not None:
@@ -918,159 +575,73 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
         finally:
             self._let_go_of_downstream()
 
-    # -- monitoring -------------------------------------------------------------------
+    # -- what the monitor consults, resizing ------------------------------------------
 
-    def _size(self) -> int:
-        return len(self._pending) + self._taken - self._handed
+    def size(self) -> int:
+        return len(self._pending) + self._taken - self.handed
 
-    def _produced(self) -> int:
+    def produced(self) -> int:
         return len(self._pending) + self._taken + self._dropped + self._lost + self._cleared
 
-    def _publish(self, kind: BackpressureEventKind, **details: Any) -> None:
+    def publish(self, kind: BackpressureEventKind, **details: Any) -> None:
         if self._hub.listening:
             event = BackpressureEvent(
-                kind, self._time_scheduler.now, self._size(), self._capacity, **details
+                kind, self._time_scheduler.now, self.size(), self.capacity, **details
             )
             self._hub.publish(event)
 
-    def _observe(self, now: float, after: _AfterLock) -> None:
-        """Samples the occupancy for ``Adaptive`` and ``SlowConsumer`` (lock held)."""
-        size, waiting = self._size(), bool(self._block_starts)
-        if self._load is not None:
-            self._load.sample(size, self._capacity, waiting, now)
-            self._adapt(self._load, size, waiting, now)
-        if self._congestion is not None:
-            if self._congestion.sample(size, self._capacity, waiting, now):
-                self._congestion_start = (now, self._produced(), self._handed)
-            self._watch_consumer(self._congestion, now)
-        after.deadline = self._next_deadline()
-
-    def _shrunk_capacity(self, adaptive: Adaptive) -> int:
-        """Half the capacity, within bounds, and above the size so nothing overflows."""
-        return max(adaptive.min_size, self._capacity // 2, self._size() + 1)
-
-    def _adapt(self, load: _Band[Adaptive], size: int, waiting: bool, now: float) -> None:
-        adaptive, previous = load.config, self._capacity
-        grow_at, shrink_at = load.high_until(), load.low_until()
-        if grow_at is not None and now >= grow_at and previous < adaptive.max_size:
-            capacity = min(adaptive.max_size, previous * 2)
-        elif shrink_at is not None and now >= shrink_at:
-            capacity = self._shrunk_capacity(adaptive)
-            if capacity >= previous:
-                return
-        else:
-            return
-        self._set_capacity(capacity, size, waiting, now)
-
-    def _set_capacity(self, capacity: int, size: int, waiting: bool, now: float) -> None:
+    def set_capacity(self, capacity: int) -> None:
         """Changes the capacity (lock held), for ``Adaptive`` and ``Backpressure.resize``.
 
         Growing wakes the producers waiting for room. Shrinking below the size drops
         nothing: items that arrive before there is room again wait (``BLOCK``) or meet
-        the policy. With ``Adaptive``, the windows start afresh at the new capacity.
+        the policy.
         """
-        previous = self._capacity
-        self._capacity = capacity
+        previous = self.capacity
+        self.capacity = capacity
         self._refill = max(1, capacity // 4)
         if self._fast_limit:  # accepting, unmonitored: the fast path runs below capacity
             self._fast_limit = capacity
         if capacity > previous:
             self._wake_producers()
-        self._publish(BackpressureEventKind.RESIZED, previous_capacity=previous)
-        load = self._load
-        if load is not None:
-            # The next resize needs a whole window at the new capacity.
-            load.high_since = load.low_since = None
-            load.sample(size, capacity, waiting, now)
+        self.publish(BackpressureEventKind.RESIZED, previous_capacity=previous)
 
-    def resize(self, capacity: int) -> _AfterLock | None:
-        """Sets the capacity (``Backpressure.resize``), and returns what ``_after_lock``
-        has to do; None when the capacity is unchanged or the subscription has ended (its
-        statistics report the new capacity, nothing else happens)."""
-        after = _AfterLock()
+    def resize(self, capacity: int) -> Callable[[], None] | None:
+        """Sets the capacity (``Backpressure.resize``), and returns what is left to do once
+        the caller has released its own lock; None when the capacity is unchanged or the
+        subscription has ended (its statistics report the new capacity, nothing else
+        happens)."""
+        after = AfterLock()
         with self._lock:
             if self._disposed:
-                self._capacity = capacity
+                self.capacity = capacity
                 return None
-            if capacity == self._capacity:
+            if capacity == self.capacity:
                 return None
-            now = self._clock() if self._monitored else 0.0
-            self._set_capacity(capacity, self._size(), bool(self._block_starts), now)
-            if self._monitored:
-                self._observe(now, after)
-        return after
-
-    def _watch_consumer(self, congestion: _Band[SlowConsumer], now: float) -> None:
-        if self._slow_since is None:
-            congested_until = congestion.high_until()
-            congested_long = congested_until is not None and now >= congested_until
-            blocked_long = bool(self._block_starts) and (
-                now >= min(self._block_starts) + congestion.config.blocked_threshold
-            )
-            if congested_long or blocked_long:
-                self._slow_since = (now, self._produced(), self._handed)
-                self._publish_rates(
-                    BackpressureEventKind.SLOW_CONSUMER, self._congestion_start, now
-                )
-        elif congestion.low_since is not None:
-            since, self._slow_since = self._slow_since, None
-            self._publish_rates(BackpressureEventKind.RECOVERED, since, now)
-
-    def _publish_rates(
-        self, kind: BackpressureEventKind, since: tuple[float, int, int] | None, now: float
-    ) -> None:
-        if since is None:
-            self._publish(kind)
-            return
-        started, produced, handed = since
-        self._publish(
-            kind,
-            producer_rate=_rate(self._produced(), produced, now, started),
-            consumer_rate=_rate(self._handed, handed, now, started),
-        )
-
-    def _next_deadline(self) -> float | None:
-        """The earliest time at which a watched window can end."""
-        deadlines: list[float | None] = []
-        if self._load is not None:
-            adaptive = self._load.config
-            if self._capacity < adaptive.max_size:
-                deadlines.append(self._load.high_until())
-            if self._shrunk_capacity(adaptive) < self._capacity:
-                deadlines.append(self._load.low_until())
-        if self._congestion is not None and self._slow_since is None:
-            deadlines.append(self._congestion.high_until())
-            if self._block_starts:
-                threshold = self._congestion.config.blocked_threshold
-                deadlines.append(min(self._block_starts) + threshold)
-        return min((d for d in deadlines if d is not None), default=None)
-
-    def _arm_timer(self, deadline: float) -> None:
-        with self._timer_lock:
-            if self._timer_due is not None and self._timer_due <= deadline:
-                return
-            self._timer_due = deadline
-            delay = max(0.0, deadline - self._clock())
-            self._timer.disposable = self._time_scheduler.schedule_relative(delay, self._on_timer)
-
-    def _on_timer(self, _scheduler: abc.SchedulerBase, _state: Any = None) -> None:
-        with self._timer_lock:
-            self._timer_due = None
-        self._observe_now()
+            monitor = self._monitor
+            if monitor is None:
+                self.set_capacity(capacity)
+            else:
+                now = self._clock()
+                monitor.resize(self, capacity, now)
+                after.deadline = monitor.observe(self, now)
+        return functools.partial(self._after_lock, after)
 
     def _observe_now(self) -> None:
-        after = _AfterLock()
+        """Consults the monitor: after a batch, and at the deadline it asked for."""
+        after = AfterLock()
+        monitor = self._monitor
         with self._lock:
-            if self._disposed:
+            if self._disposed or monitor is None:
                 return
-            self._observe(self._clock(), after)
+            after.deadline = monitor.observe(self, self._clock())
         self._after_lock(after)
 
-    def _after_lock(self, after: _AfterLock) -> None:
+    def _after_lock(self, after: AfterLock) -> None:
         if after.dispose_upstream:
             self._upstream.dispose()
-        if after.deadline is not None:
-            self._arm_timer(after.deadline)
+        if after.deadline is not None and self._monitor is not None:
+            self._monitor.arm(after.deadline, self._observe_now)
         if after.schedule_drain:
             self._schedule_drain()
         if after.dropped and self._on_drop is not None:
@@ -1085,206 +656,20 @@ class _BoundedBuffer(abc.ObserverBase[Any], abc.DisposableBase):
 
     def statistics(self) -> BackpressureStatistics:
         with self._lock:
-            now = self._clock() if self._block_starts else 0.0
-            size = 0 if self._disposed else self._size()
-            produced, delivered = self._produced(), self._handed
+            now = self._clock() if self.block_starts else 0.0
+            size = 0 if self._disposed else self.size()
+            produced, delivered = self.produced(), self.handed
             # After dispose, items the consumer had taken but not handed over are lost too.
             discarded = produced - delivered - self._dropped - size
             return BackpressureStatistics(
-                capacity=self._capacity,
+                capacity=self.capacity,
                 size=size,
                 peak_size=self._peak_size,
                 produced=produced,
                 delivered=delivered,
                 dropped=self._dropped,
                 discarded=discarded,
-                blocked_time=self._blocked_time + sum(now - s for s in self._block_starts),
-                producers_waiting=len(self._block_starts),
-                slow_consumer=self._slow_since is not None,
+                blocked_time=self._blocked_time + sum(now - s for s in self.block_starts),
+                producers_waiting=len(self.block_starts),
+                slow_consumer=self._monitor is not None and self._monitor.slow,
             )
-
-
-class Backpressure:
-    """The operator made by ``backpressure(...)``: pass it to ``pipe``, or call it.
-
-    It can be subscribed any number of times; each subscription has its own buffer and
-    consumer. ``statistics()`` describes the most recent subscription, ``events``
-    carries the events of all of them, and ``resize()`` changes all their capacities.
-    """
-
-    def __init__(self, settings: _Settings) -> None:
-        self._settings = settings
-        self._hub = _EventHub()
-        self._latest: _BoundedBuffer | None = None
-        # Guards _settings, _live and _latest; taken before a buffer's lock, never after.
-        self._lock = threading.Lock()
-        self._live: dict[_BoundedBuffer, None] = {}  # in subscription order
-
-    @property
-    def events(self) -> Observable[BackpressureEvent]:
-        """Hot Observable of the events of every subscription to this operator."""
-        return self._hub.subject
-
-    def statistics(self) -> BackpressureStatistics:
-        """A snapshot of the most recent subscription (zeros before the first one)."""
-        latest = self._latest
-        if latest is not None:
-            return latest.statistics()
-        return BackpressureStatistics(
-            capacity=self._settings.capacity,
-            size=0,
-            peak_size=0,
-            produced=0,
-            delivered=0,
-            dropped=0,
-            discarded=0,
-            blocked_time=0.0,
-            producers_waiting=0,
-            slow_consumer=False,
-        )
-
-    def resize(self, buffer_size: int) -> None:
-        """Sets the capacity of every running subscription, and of later ones.
-
-        Callable from any thread while streams run. With ``adaptive``, ``buffer_size`` is
-        clamped into ``[min_size, max_size]``, and the capacity goes on adapting from there.
-        Growing releases producers waiting for room; shrinking below the current size drops
-        nothing, but until there is room again producers wait (``BLOCK``) or the policy
-        applies to the items that arrive (``DROP_OLDEST`` then evicts the new item itself
-        if the consumer has already taken every buffered one). Each subscription whose
-        capacity changes publishes a ``RESIZED`` event. ``statistics()`` reports the new
-        capacity, also when the most recent subscription has already ended.
-
-        Raises:
-            TypeError: ``buffer_size`` is not an int (a bool is not).
-            ValueError: ``buffer_size`` is smaller than 1.
-        """
-        check_buffer_size(buffer_size)
-        adaptive = self._settings.adaptive
-        if adaptive is not None:
-            buffer_size = min(max(buffer_size, adaptive.min_size), adaptive.max_size)
-        done: list[tuple[_BoundedBuffer, _AfterLock]] = []
-        # Under the lock, so that concurrent resizes leave every buffer at the same size.
-        with self._lock:
-            self._settings = replace(self._settings, capacity=buffer_size)
-            for buffer in self._live:
-                after = buffer.resize(buffer_size)
-                if after is not None:
-                    done.append((buffer, after))
-            latest = self._latest
-            if latest is not None and latest not in self._live:
-                latest.resize(buffer_size)  # ended: for statistics() only
-        # Timers and events (observers may call back into this operator) come after it.
-        for buffer, after in done:
-            buffer._after_lock(after)
-
-    def _closed(self, buffer: _BoundedBuffer) -> None:
-        with self._lock:
-            self._live.pop(buffer, None)
-
-    def __call__(self, source: Observable[_T]) -> Observable[_T]:
-        def subscribe(
-            observer: _Observer, scheduler: abc.SchedulerBase | None = None
-        ) -> abc.DisposableBase:
-            with self._lock:  # a concurrent resize reaches it, or it starts at the new size
-                buffer = _BoundedBuffer(self._settings, observer, self._hub, self._closed)
-                self._live[buffer] = None
-                self._latest = buffer
-            buffer.start()
-            if isinstance(source, BatchingObservable):
-                buffer.attach(source.subscribe_batches(buffer, scheduler=scheduler))
-            else:
-                buffer.attach(source.subscribe(buffer, scheduler=scheduler))
-            return Disposable(buffer.dispose)
-
-        return _Output(subscribe)
-
-
-class _Output(Observable[_T]):
-    """What ``Backpressure`` makes of a source: its consumer calls the subscriber's own
-    callbacks (``_Callbacks``); RxPY's ``subscribe`` still makes the subscription (the
-    trampoline, errors while subscribing) and its disposable disposes it."""
-
-    def __init__(
-        self,
-        connect: Callable[[_Observer, abc.SchedulerBase | None], abc.DisposableBase],
-    ) -> None:
-        super().__init__(connect)
-        self._connect = connect
-
-    def subscribe(
-        self,
-        on_next: abc.ObserverBase[_T] | abc.OnNext[_T] | None = None,
-        on_error: abc.OnError | None = None,
-        on_completed: abc.OnCompleted | None = None,
-        *,
-        scheduler: abc.SchedulerBase | None = None,
-    ) -> abc.DisposableBase:
-        callbacks = _Callbacks.of(on_next, on_error, on_completed)
-
-        def connect(
-            _detached: abc.ObserverBase[Any], scheduler: abc.SchedulerBase | None = None
-        ) -> abc.DisposableBase:
-            return self._connect(callbacks, scheduler)
-
-        return Observable(connect).subscribe(on_error=callbacks.on_error, scheduler=scheduler)
-
-
-def backpressure(
-    policy: Policy,
-    *,
-    buffer_size: int = DEFAULT_BUFFER_SIZE,
-    scheduler: abc.SchedulerBase | None = None,
-    on_drop: Callable[[Any], object] | None = None,
-    adaptive: Adaptive | None = None,
-    slow_consumer: SlowConsumer | None = None,
-) -> Backpressure:
-    """Puts a bounded buffer with an overflow ``policy`` between producer and consumer.
-
-    .. marble::
-        :alt: backpressure
-
-        -0-1-2-3-4-5-|
-        [  backpressure(DROP_OLDEST, buffer_size=2), consumer busy on 0  ]
-        -0---------4-5-|
-
-    Examples:
-        >>> bp = backpressure(Policy.BLOCK, buffer_size=64)
-        >>> source.pipe(bp).subscribe(handle)
-        >>> bp.statistics().peak_size
-
-    Args:
-        policy: What to do with an item that arrives while the buffer is full.
-        buffer_size: Capacity in items (the initial one with ``adaptive``, clamped into
-            its bounds).
-        scheduler: Drain on this scheduler instead of a dedicated consumer thread; it also
-            runs the monitoring timers and provides the clock.
-        on_drop: Called with every item the policy discards; if it raises, the stream
-            ends with that error.
-        adaptive: Grow and shrink the capacity with the load.
-        slow_consumer: Report a slow consumer, and its recovery, as events.
-
-    Returns:
-        The operator, with ``statistics()``, ``events`` and ``resize()``.
-
-    Raises:
-        TypeError: An argument has the wrong type: ``policy`` is not a ``Policy``,
-            ``buffer_size`` not an int (a bool is not), ``scheduler`` not a scheduler,
-            ``on_drop`` not callable, ``adaptive`` or ``slow_consumer`` not one of those.
-        ValueError: ``buffer_size`` is smaller than 1.
-    """
-    if not isinstance(policy, Policy):
-        raise TypeError(f"policy must be a Policy, got {policy!r}")
-    check_buffer_size(buffer_size)
-    if scheduler is not None and not isinstance(scheduler, abc.SchedulerBase):
-        raise TypeError(f"scheduler must be a reactivex scheduler or None, got {scheduler!r}")
-    if on_drop is not None and not callable(on_drop):
-        raise TypeError(f"on_drop must be callable or None, got {on_drop!r}")
-    if adaptive is not None and not isinstance(adaptive, Adaptive):
-        raise TypeError(f"adaptive must be an Adaptive or None, got {adaptive!r}")
-    if slow_consumer is not None and not isinstance(slow_consumer, SlowConsumer):
-        raise TypeError(f"slow_consumer must be a SlowConsumer or None, got {slow_consumer!r}")
-    capacity = buffer_size
-    if adaptive is not None:
-        capacity = min(max(buffer_size, adaptive.min_size), adaptive.max_size)
-    return Backpressure(_Settings(policy, capacity, scheduler, on_drop, adaptive, slow_consumer))
