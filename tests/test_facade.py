@@ -1,8 +1,10 @@
-"""StreamHandler: the composed pipeline, blocking and asyncio use, errors and cancellation."""
+"""StreamHandler: the composed pipeline, blocking and asyncio use, errors and cancellation;
+``rxclaude.facade`` as its deprecated alias."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -13,9 +15,9 @@ from reactivex import operators as ops
 
 import rxclaude
 from rxclaude.backpressure import DEFAULT_BUFFER_SIZE, Policy
-from rxclaude.facade import StreamHandler
 from rxclaude.handlers import DefaultRouter
 from rxclaude.messages import Message, ResultMessage
+from rxclaude.pipeline import StreamHandler, StreamSource
 from rxclaude.routing import Router
 
 SAMPLE = rxclaude.sample_path("tool_use_partial")
@@ -179,3 +181,17 @@ def test_aiter_raises_the_stream_error(tmp_path: Path) -> None:
 
     with pytest.raises(FileNotFoundError):
         asyncio.run(main())
+
+
+def test_the_facade_module_is_a_deprecated_alias_of_the_pipeline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delitem(sys.modules, "rxclaude.facade", raising=False)
+    monkeypatch.delattr(rxclaude, "facade", raising=False)
+    with pytest.warns(DeprecationWarning, match=r"rxclaude\.facade is deprecated") as record:
+        from rxclaude import facade  # noqa: PLC0415
+
+    assert [warning.filename for warning in record] == [__file__]  # stacklevel=2: the importer
+    assert facade.StreamHandler is StreamHandler
+    assert facade.StreamSource is StreamSource
+    assert facade.__all__ == ["StreamHandler", "StreamSource"]
