@@ -43,6 +43,7 @@ from rxclaude.backpressure import (
     check_buffer_size,
 )
 from rxclaude.framing import parse_json_frames
+from rxclaude.handlers import DefaultRouter
 from rxclaude.messages import Message
 from rxclaude.metrics import MetricsSnapshot, StreamMetrics, measure
 from rxclaude.routing import Router, route_by_type
@@ -80,7 +81,8 @@ class StreamHandler:
     Args:
         buffer_size: capacity of the backpressure buffer, in messages.
         policy: what the buffer does when it is full.
-        router: the handlers to run; ``Router.default()`` (built-in handlers) if None.
+        router: the handlers to run; a ``DefaultRouter`` (what ``Router.default()`` makes:
+            one of each built-in handler) if None.
         metrics: where to record; a new :class:`~rxclaude.metrics.StreamMetrics` if None.
     """
 
@@ -92,7 +94,7 @@ class StreamHandler:
         *,
         metrics: StreamMetrics | None = None,
     ) -> None:
-        self.router: Router = router if router is not None else Router.default()
+        self.router: Router = router if router is not None else DefaultRouter()
         self.metrics = metrics if metrics is not None else StreamMetrics()
         self.backpressure: Backpressure = backpressure(policy, buffer_size=buffer_size)
         self._measure = measure(self.metrics, backpressure=self.backpressure, router=self.router)
