@@ -1,10 +1,14 @@
 """The message model and its vocabulary, shared by every stage downstream of framing.
 
 * :mod:`~rxclaude.messages.model`: one class per top-level stream-json frame, and
-  :class:`ParseError` for bad input;
+  :class:`ParseError` for bad input (the classes live in
+  :mod:`~rxclaude.messages.base`, :mod:`~rxclaude.messages.system` and
+  :mod:`~rxclaude.messages.frames`);
 * :mod:`~rxclaude.messages.content`: the content blocks of ``assistant`` and ``user``
   frames;
-* :mod:`~rxclaude.messages.kinds`: the semantic kinds messages are routed and counted by.
+* :mod:`~rxclaude.messages.kinds`: the semantic kinds messages are routed and counted by;
+* :mod:`~rxclaude.messages.errors`: :class:`ResultCarryingError`, a source's failure that
+  the framing fills with the last ``result`` frame.
 """
 
 from rxclaude.messages.content import (
@@ -22,6 +26,7 @@ from rxclaude.messages.content import (
     parse_block,
     parse_blocks,
 )
+from rxclaude.messages.errors import ResultCarryingError
 from rxclaude.messages.kinds import (
     KIND_SETS,
     Kind,
@@ -77,6 +82,7 @@ __all__ = [
     "ParseErrorReason",
     "RateLimitEventMessage",
     "RedactedThinkingBlock",
+    "ResultCarryingError",
     "ResultMessage",
     "ServerToolResultBlock",
     "ServerToolUseBlock",
