@@ -103,7 +103,7 @@ def _prepare_sdk(_path: str, _lines: int) -> Prepared:
 
 
 def _prepare_parse(_path: str, _lines: int) -> Prepared:
-    from rxclaude.parse import parse_json_frames  # noqa: PLC0415
+    from rxclaude.framing import parse_json_frames  # noqa: PLC0415
     from rxclaude.sources import from_file  # noqa: PLC0415
 
     def run(path: str) -> int:
@@ -114,7 +114,7 @@ def _prepare_parse(_path: str, _lines: int) -> Prepared:
 
 def _prepare_backpressure(_path: str, _lines: int) -> Prepared:
     from rxclaude.backpressure import Policy, backpressure  # noqa: PLC0415
-    from rxclaude.parse import parse_json_frames  # noqa: PLC0415
+    from rxclaude.framing import parse_json_frames  # noqa: PLC0415
     from rxclaude.sources import from_file  # noqa: PLC0415
 
     def run(path: str) -> int:
@@ -157,8 +157,8 @@ def _check_parse(path: str, expected: int) -> None:
     """Untimed: parse_json_frames must turn every corpus line into a non-error message."""
     from reactivex import operators as ops  # noqa: PLC0415
 
+    from rxclaude.framing import parse_json_frames  # noqa: PLC0415
     from rxclaude.messages import Message, ParseError  # noqa: PLC0415
-    from rxclaude.parse import parse_json_frames  # noqa: PLC0415
     from rxclaude.sources import from_file  # noqa: PLC0415
 
     def as_error(message: Message) -> ParseError | None:
@@ -301,7 +301,7 @@ def rss_child(path: str, times: int) -> dict[str, Any]:
     """Stream ``times`` x the corpus through from_reader | parse_json_frames; measure RSS."""
     import psutil  # noqa: PLC0415
 
-    from rxclaude.parse import parse_json_frames  # noqa: PLC0415
+    from rxclaude.framing import parse_json_frames  # noqa: PLC0415
     from rxclaude.sources import from_reader  # noqa: PLC0415
 
     proc = psutil.Process()

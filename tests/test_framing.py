@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from reliability.framing_oracle import cut
 
 from rxclaude import framing
-from rxclaude.framing import MAX_NESTING_DEPTH
+from rxclaude.framing import MAX_NESTING_DEPTH, syntax
 from rxclaude.messages import (
     AssistantMessage,
     ClaudeMessage,
@@ -158,14 +159,14 @@ def test_an_object_over_many_lines_costs_linear_decoding_work(
 ) -> None:
     """Each line is checked once as it arrives; the whole object is decoded once, at its end."""
     decoded: list[int] = []
-    strict_decoder = framing._strict_decoder
+    strict_decoder = syntax._strict_decoder
 
     class CountingDecoder:
         def raw_decode(self, text: str, position: int) -> tuple[Any, int]:
             decoded.append(len(text) - position)
             return strict_decoder.raw_decode(text, position)
 
-    monkeypatch.setattr(framing, "_strict_decoder", CountingDecoder())
+    monkeypatch.setattr(syntax, "_strict_decoder", CountingDecoder())
     stream = b'{"type":"x",\n' + b'"k":1,\n' * 2000 + b'"z":0}\n{"type":"b"}\n'
     assert kinds(decode(stream)) == ["x", "b"]
     assert sum(decoded) < 3 * len(stream)
@@ -478,3 +479,34 @@ def test_chunk_cuts_inside_multibyte_utf8_sequences() -> None:
     expected = decode(stream)
     for point in range(len(stream)):
         assert decode([stream[:point], stream[point:]]) == expected
+
+
+# -- the decoder's interface ---------------------------------------------------------------
+
+
+def test_feed_returns_what_each_chunk_completes_and_finish_the_rest() -> None:
+    decoder = framing.FrameDecoder(now=lambda: EPOCH)
+    first = decoder.feed(b'{"type":"a"}\n{"type":"b"}\n{"ty')
+    assert decoder.feed(b"pe") == []
+    second = decoder.feed(b'":"c"}\n[junk\n{"type":"d"}')
+    last = decoder.finish()
+    assert kinds(first) == ["a", "b"]
+    assert kinds(second) == ["c", "invalid_json"]
+    assert kinds(last) == ["d"]
+    assert first + second + last == decode(
+        b'{"type":"a"}\n{"type":"b"}\n{"type":"c"}\n[junk\n{"type":"d"}'
+    )
+
+
+def test_an_emit_callback_gets_the_messages_feed_and_finish_return() -> None:
+    emitted: list[Message] = []
+    decoder = framing.FrameDecoder(emitted.append, lambda: EPOCH)
+    returned = decoder.feed(b'{"type":"a"}\n{"ty') + decoder.finish()
+    assert kinds(returned) == ["a", "truncated"]
+    assert emitted == returned
+
+
+def test_the_default_clock_is_the_wall_clock_in_utc() -> None:
+    before = datetime.now(UTC)
+    (message,) = framing.FrameDecoder().feed(b'{"type":"a"}\n')
+    assert before <= message.received_at <= datetime.now(UTC)

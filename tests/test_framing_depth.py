@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reliability.framing_oracle import check_spans
 
-from rxclaude import framing
 from rxclaude.framing import MAX_NESTING_DEPTH
+from rxclaude.framing import depth as framing
 from rxclaude.messages import ClaudeMessage, Message, ParseError
 
 LIMIT = MAX_NESTING_DEPTH

@@ -11,6 +11,7 @@ from corpus_files import EPOCH, decode, recording
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rxclaude.framing import FrameDecodeError
 from rxclaude.messages import (
     ApiRetryMessage,
     AssistantMessage,
@@ -45,7 +46,6 @@ from rxclaude.messages.content import (
     UnknownBlock,
     parse_block,
 )
-from rxclaude.parse import FrameDecodeError
 from rxclaude.partials import BlockUpdate
 from rxclaude.routing import HandlerError
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import threading
@@ -19,10 +20,15 @@ from reactivex.notification import OnError, OnNext
 from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.recorded import Recorded
 
-from rxclaude.cli import CLIProcessError, from_cli
-from rxclaude.messages import ClaudeMessage, Message, ParseError, ResultMessage
-from rxclaude.parse import FrameDecodeError, parse_json_frames
-from rxclaude.sources import from_file
+from rxclaude.framing import FrameDecodeError, parse_json_frames
+from rxclaude.messages import (
+    ClaudeMessage,
+    Message,
+    ParseError,
+    ResultCarryingError,
+    ResultMessage,
+)
+from rxclaude.sources import CLIProcessError, from_cli, from_file
 
 on_next = ReactiveTest.on_next
 on_completed = ReactiveTest.on_completed
@@ -117,6 +123,60 @@ def test_source_error_comes_after_the_flushed_tail() -> None:
     assert [m.type for m in items] == ["a", "parse_error"]
     assert isinstance(items[1], ParseError) and items[1].reason == "truncated"
     assert error is failure
+
+
+class SourceFailedError(ResultCarryingError):
+    """A source's own failure that takes the last result frame."""
+
+
+def test_a_result_carrying_source_error_gets_the_last_result_frame() -> None:
+    stream = b'{"type":"result","n":1}\n{"type":"result","n":2}\n{"type":"assistant"}\n{"ty'
+    failed = SourceFailedError("the source failed")
+    items, error = collect(
+        reactivex.concat(reactivex.of(stream), reactivex.throw(failed)).pipe(parse_json_frames())
+    )
+    assert [m.type for m in items] == ["result", "result", "assistant", "parse_error"]
+    assert error is failed and failed.result is items[1]
+
+
+def test_a_result_carrying_source_error_without_a_result_frame_keeps_none() -> None:
+    failed = SourceFailedError("the source failed")
+    items, error = collect(
+        reactivex.concat(reactivex.of(b'{"type":"a"}\n'), reactivex.throw(failed)).pipe(
+            parse_json_frames()
+        )
+    )
+    assert [m.type for m in items] == ["a"] and error is failed and failed.result is None
+
+
+def test_other_source_errors_are_passed_on_untouched() -> None:
+    failed = RuntimeError("the source failed")
+    items, error = collect(
+        reactivex.concat(reactivex.of(b'{"type":"result"}\n'), reactivex.throw(failed)).pipe(
+            parse_json_frames()
+        )
+    )
+    assert [m.type for m in items] == ["result"] and error is failed
+    assert not hasattr(failed, "result")
+
+
+def test_the_result_frame_of_a_cut_last_line_counts_too() -> None:
+    failed = SourceFailedError("the source failed")
+    items, error = collect(
+        reactivex.concat(
+            reactivex.of(b'{"type":"a"}\n{"type":"result"}'), reactivex.throw(failed)
+        ).pipe(parse_json_frames())
+    )
+    assert [m.type for m in items] == ["a", "result"]
+    assert error is failed and failed.result is items[1]
+
+
+def test_rxclaude_parse_is_a_deprecated_alias(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "rxclaude.parse", raising=False)
+    with pytest.warns(DeprecationWarning, match=r"rxclaude\.parse is deprecated"):
+        alias = importlib.import_module("rxclaude.parse")
+    assert alias.parse_json_frames is parse_json_frames
+    assert alias.FrameDecodeError is FrameDecodeError
 
 
 def test_each_subscription_decodes_independently() -> None:

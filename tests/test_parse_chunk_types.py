@@ -17,9 +17,8 @@ from reactivex import Observable
 from reactivex.subject import Subject
 
 from rxclaude._batches import BatchingObservable
-from rxclaude.framing import FrameDecoder
+from rxclaude.framing import FrameDecodeError, FrameDecoder, parse_json_frames
 from rxclaude.messages import EPOCH, Message, ParseError
-from rxclaude.parse import FrameDecodeError, parse_json_frames
 
 STREAM = b'{"type":"a"}\n[junk]\n{"type":"b","t":"\xc3\xa9"}\n\xff\n{"type":"c"}'
 

@@ -1,0 +1,208 @@
+"""``parse_json_frames``: the operator from byte chunks to typed messages.
+
+The operator feeds each chunk to a :class:`~rxclaude.framing.FrameDecoder` and passes on
+the list of messages the chunk completed: item by item to an ordinary observer, or the
+whole list to a fused operator (:mod:`rxclaude._batches`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+from reactivex import Observable, abc
+from reactivex.disposable import SingleAssignmentDisposable
+from reactivex.scheduler import CurrentThreadScheduler
+
+from rxclaude._batches import BatchingObservable, BatchObserver
+from rxclaude.framing.chunks import BytesLike, chunk_bytes
+from rxclaude.framing.decoder import DEFAULT_MAX_FRAME_BYTES, FrameDecoder
+from rxclaude.messages import Message, ParseError, ResultCarryingError, ResultMessage
+
+
+class FrameDecodeError(ValueError):
+    """A :class:`~rxclaude.messages.ParseError` in the form of an exception.
+
+    ``parse_json_frames(on_error="raise")`` ends the stream with it instead of emitting
+    the parse error; ``error`` is that :class:`~rxclaude.messages.ParseError`.
+    """
+
+    def __init__(self, error: ParseError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+    def __reduce__(self) -> tuple[type[FrameDecodeError], tuple[ParseError]]:
+        return (type(self), (self.error,))
+
+
+def parse_json_frames(
+    *,
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+    on_error: Literal["emit", "raise"] = "emit",
+    scheduler: abc.SchedulerBase | None = None,
+) -> Callable[[Observable[BytesLike]], Observable[Message]]:
+    """Decode a stream of byte chunks into typed messages, one per NDJSON frame.
+
+    Frames may be cut anywhere across chunks; the output does not depend on how the
+    bytes were chunked. Bad input becomes :class:`~rxclaude.messages.ParseError` items at
+    its place in the stream and decoding goes on (see :mod:`rxclaude.framing` for the
+    rules); with ``on_error="raise"`` the first one ends the stream with
+    :class:`FrameDecodeError` instead. ``received_at`` is read from ``scheduler`` (else
+    the subscription's scheduler, else the current-thread scheduler's clock).
+
+    When the source fails with a :class:`~rxclaude.messages.ResultCarryingError` (such as
+    ``CLIProcessError``), the frames that arrived are emitted first (a cut last frame as a
+    ``truncated`` error), and the error's ``result`` is set to the last ``result`` frame
+    seen, if any.
+
+    Chunks are ``bytes``, ``bytearray`` or ``memoryview``. Any other item (a ``str``,
+    ``None``…) ends the stream as a source error would, with a :exc:`TypeError` naming
+    its type, and unsubscribes from the source.
+
+    .. code-block:: text
+
+        chunks:   -b'{"type":"a'-b'"}\\n[junk\\n{"ty'-b'pe":"b"}'-|
+        parse_json_frames()
+        messages: ------------Msg(a)-ParseError----------------Msg(b)|
+
+    Args:
+        max_frame_bytes: longer lines become one ``frame_too_large`` error each,
+            dropped as they arrive without being buffered.
+        on_error: ``"emit"`` (default) passes parse errors on as items; ``"raise"``
+            fails the stream with :class:`FrameDecodeError` at the first one.
+        scheduler: the clock for ``received_at``.
+    """
+    if on_error not in ("emit", "raise"):
+        raise ValueError(f'on_error must be "emit" or "raise", not {on_error!r}')
+    if max_frame_bytes < 1:
+        raise ValueError(f"max_frame_bytes must be positive, not {max_frame_bytes}")
+
+    def operator(source: Observable[BytesLike]) -> Observable[Message]:
+        return _Frames(source, max_frame_bytes, on_error == "raise", scheduler)
+
+    return operator
+
+
+def _carries_result(error: Exception) -> bool:
+    """Whether ``error`` takes the last ``result`` frame.
+
+    Besides :class:`~rxclaude.messages.ResultCarryingError`, an error with a ``result``
+    attribute that is ``None`` or a ``result`` frame does (the form of earlier sources).
+    """
+    if isinstance(error, ResultCarryingError):
+        return True
+    result = getattr(error, "result", False)
+    return result is None or isinstance(result, ResultMessage)
+
+
+class _Frames(BatchingObservable[Message]):
+    """The frames of a byte source: one ``on_next`` per message, or, for a fused operator,
+    one list per chunk (the messages that chunk completed)."""
+
+    def __init__(
+        self,
+        source: Observable[BytesLike],
+        max_frame_bytes: int,
+        raise_errors: bool,
+        scheduler: abc.SchedulerBase | None,
+    ) -> None:
+        super().__init__()
+        self._source = source
+        self._max_frame_bytes = max_frame_bytes
+        self._raise_errors = raise_errors
+        self._scheduler = scheduler
+
+    def _subscribe_core(
+        self,
+        observer: abc.ObserverBase[Message],
+        scheduler: abc.SchedulerBase | None = None,
+    ) -> abc.DisposableBase:
+        return self._decode(observer, None, scheduler)
+
+    def subscribe_batches(
+        self, observer: BatchObserver[Message], *, scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        return self._decode(observer, observer.on_next_batch, scheduler)
+
+    def _decode(
+        self,
+        observer: abc.ObserverBase[Message] | BatchObserver[Message],
+        on_batch: Callable[[list[Message]], None] | None,
+        subscribe_scheduler: abc.SchedulerBase | None,
+    ) -> abc.DisposableBase:
+        """Subscribe to the source; deliver to ``on_batch`` if given, else item by item."""
+        clock = self._scheduler or subscribe_scheduler or CurrentThreadScheduler.singleton()
+        decoder = FrameDecoder(now=lambda: clock.now, max_frame_bytes=self._max_frame_bytes)
+        raise_errors = self._raise_errors
+        subscription = SingleAssignmentDisposable()
+        stopped = False
+        last_result: ResultMessage | None = None
+
+        deliver: Callable[[list[Message]], None]
+        if on_batch is not None:
+            deliver = on_batch
+        else:
+            assert isinstance(observer, abc.ObserverBase)
+            on_next_item = observer.on_next
+
+            def deliver(messages: list[Message]) -> None:
+                for message in messages:
+                    on_next_item(message)
+
+        def pass_on(messages: list[Message]) -> bool:
+            """Deliver decoded messages; False if one of them failed the stream."""
+            nonlocal last_result, stopped
+            if not messages:
+                return True
+            for message in reversed(messages):  # from the end: the last result is near it
+                if message.__class__ is ResultMessage:
+                    last_result = message
+                    break
+            if raise_errors:
+                for index, message in enumerate(messages):
+                    if isinstance(message, ParseError):
+                        # The messages before the error go on as they would have as items,
+                        # before the source is let go, or, to a fused operator, after it.
+                        if on_batch is None and index:
+                            deliver(messages[:index])
+                        stopped = True
+                        subscription.dispose()
+                        if on_batch is not None and index:
+                            deliver(messages[:index])
+                        observer.on_error(FrameDecodeError(message))
+                        return False
+            deliver(messages)
+            return True
+
+        def on_next(chunk: BytesLike) -> None:
+            nonlocal stopped
+            if stopped:
+                return
+            if not isinstance(chunk, bytes):
+                try:
+                    chunk = chunk_bytes(chunk)
+                except TypeError as error:  # the source broke its contract: it ends here
+                    subscription.dispose()
+                    on_source_error(error)
+                    stopped = True
+                    return
+            pass_on(decoder.feed(chunk))
+
+        def on_completed() -> None:
+            if not stopped and pass_on(decoder.finish()):
+                observer.on_completed()
+
+        def on_source_error(error: Exception) -> None:
+            if stopped or not pass_on(decoder.finish()):
+                return
+            if last_result is not None and _carries_result(error):
+                error.result = last_result  # type: ignore[attr-defined]
+            observer.on_error(error)
+
+        subscription.disposable = self._source.subscribe(
+            on_next, on_source_error, on_completed, scheduler=subscribe_scheduler
+        )
+        return subscription
+
+
+__all__ = ["FrameDecodeError", "parse_json_frames"]
