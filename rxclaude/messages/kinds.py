@@ -2,9 +2,50 @@
 
 :func:`kinds_of` gives a message's set of :class:`Kind`; :func:`kind_mask` the same set as
 a bit mask (an index into :data:`KIND_SETS`), which is what routing tables and counters
-use. Classification is a cheap look at the message's class and a few fields (the table in
-:mod:`rxclaude.routing`); message classes defined elsewhere add theirs with
-:func:`register_kinds`.
+use. Classification is a cheap look at the message's class and a few fields; message
+classes defined elsewhere add theirs with :func:`register_kinds`
+(:class:`~rxclaude.routing.HandlerError` is ERROR):
+
+====================================================  ====================================
+message                                               kinds
+====================================================  ====================================
+``assistant`` with a ``text`` block                   TEXT
+``assistant`` with a ``tool_use`` /                   TOOL_USE
+``server_tool_use`` / ``mcp_tool_use`` block or a
+server ``*_tool_result`` block
+``assistant`` that is an API error (synthetic         ERROR (plus TEXT: it carries the
+``<synthetic>`` model, ``is_api_error_message``, or   error text)
+an ``error`` field)
+``assistant`` with only ``thinking`` blocks           (none)
+``user`` with a ``tool_result`` block                 TOOL_USE (+ ERROR if one has
+                                                      ``is_error``)
+``user`` prompt (text only)                           (none)
+``stream_event`` ``content_block_delta`` with a       TEXT, PROGRESS
+``text_delta``
+``stream_event`` ``message_stop`` whose frame         TEXT, PROGRESS (streamed text was
+carries ``abandoned_blocks``                          withdrawn)
+``stream_event`` ``error``                            ERROR, PROGRESS
+any other ``stream_event`` (``message_start``,        PROGRESS
+block start/stop, thinking/signature/
+``input_json_delta``, ``message_delta``)
+``system``/``init``                                   SYSTEM, METADATA
+``system``/``status``, ``session_state_changed``      SYSTEM, STATUS
+``system``/``api_retry``                              SYSTEM, ERROR
+``system``/``thinking_tokens``, ``task_progress``     SYSTEM, PROGRESS
+any other ``system`` subtype                          SYSTEM
+``result``                                            COMPLETE, METADATA (+ ERROR if
+                                                      ``is_error``)
+``rate_limit_event``                                  STATUS
+``tool_progress``                                     PROGRESS
+``control_response`` with an error                    ERROR
+:class:`~rxclaude.messages.ParseError`,               ERROR
+:class:`HandlerError`
+anything else (``control_request``, unknown types,    (none: route them by ``type``)
+``assemble_partials`` items)
+====================================================  ====================================
+
+Per-frame ``usage`` does not make an ``assistant`` frame METADATA: it repeats per
+request and is not final; the ``result`` frame carries the totals and the cost.
 """
 
 from __future__ import annotations
@@ -13,6 +54,7 @@ from collections.abc import Callable, Iterable
 from enum import Enum
 from typing import Any
 
+from rxclaude.messages.content import SERVER_TOOL_RESULT_SUFFIX, TOOL_USE_BLOCK_TYPES
 from rxclaude.messages.model import (
     AssistantMessage,
     ControlResponseMessage,
@@ -67,9 +109,7 @@ KIND_SETS = tuple(
 
 _BLOCKKINDS = {
     "text": _TEXT,
-    "tool_use": _TOOL_USE,
-    "server_tool_use": _TOOL_USE,
-    "mcp_tool_use": _TOOL_USE,
+    **dict.fromkeys(sorted(TOOL_USE_BLOCK_TYPES), _TOOL_USE),
     "thinking": 0,
     "redacted_thinking": 0,
 }
@@ -97,7 +137,9 @@ def _assistant_kinds(message: Message) -> int:
                 if isinstance(block_type, str):
                     block_mask = _BLOCKKINDS.get(block_type)
                     if block_mask is None:
-                        block_mask = _TOOL_USE if block_type.endswith("_tool_result") else 0
+                        block_mask = (
+                            _TOOL_USE if block_type.endswith(SERVER_TOOL_RESULT_SUFFIX) else 0
+                        )
                     mask |= block_mask
         elif isinstance(content, str) and content:
             mask = _TEXT
