@@ -103,7 +103,7 @@ def _describe(message: Message) -> list[tuple[str, str]]:
                 f"(HTTP {message.error_status}, {message.error})",
             )
         ]
-    if isinstance(message, AssistantMessage):
+    if isinstance(message, AssistantMessage) and message.is_api_error:
         return [("api_error", f"{message.error or 'api_error'}: {message.text}")]
     if isinstance(message, UserMessage):
         return [

@@ -93,8 +93,18 @@ class AssistantMessage(_ConversationMessage):
 
     @property
     def is_api_error(self) -> bool:
-        """True for the CLI's synthetic message reporting a failed API call."""
-        return get_bool(self.raw, "is_api_error_message") is True or self.model == "<synthetic>"
+        """True for the CLI's synthetic message reporting a failed API call: flagged
+        ``is_api_error_message``, from the ``<synthetic>`` model, or carrying an ``error``.
+
+        The one test of it: :func:`~rxclaude.messages.kinds_of` makes such a frame ERROR.
+        """
+        raw = self.raw or {}
+        inner = raw.get("message")
+        return (
+            raw.get("is_api_error_message") is True
+            or isinstance(raw.get("error"), str)
+            or (isinstance(inner, dict) and inner.get("model") == "<synthetic>")
+        )
 
 
 class UserMessage(_ConversationMessage):

@@ -125,7 +125,7 @@ _SYSTEM_SUBTYPEKINDS = {
 }
 
 
-def _assistant_kinds(message: Message) -> int:
+def _assistant_kinds(message: AssistantMessage) -> int:
     raw: dict[str, Any] = message.raw or {}
     mask = 0
     inner = raw.get("message")
@@ -143,9 +143,7 @@ def _assistant_kinds(message: Message) -> int:
                     mask |= block_mask
         elif isinstance(content, str) and content:
             mask = _TEXT
-        if inner.get("model") == "<synthetic>":
-            mask |= _ERROR
-    if raw.get("is_api_error_message") is True or isinstance(raw.get("error"), str):
+    if message.is_api_error:
         mask |= _ERROR
     return mask
 
@@ -197,7 +195,7 @@ def _constant(mask: int) -> Callable[[Message], int]:
     return lambda _message: mask
 
 
-_CLASSIFIERS: dict[type[Message], Callable[[Message], int]] = {
+_CLASSIFIERS: dict[type[Message], Callable[[Any], int]] = {
     StreamEventMessage: _stream_event_kinds,
     AssistantMessage: _assistant_kinds,
     UserMessage: _user_kinds,
