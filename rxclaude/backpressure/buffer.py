@@ -2,10 +2,12 @@
 
 This module is longer than the others because it is one cohesive hot path: every item of
 every stream passes through ``BoundedBuffer.on_next`` (or ``on_next_batch``) and the
-consumer's drain loop, which share one lock and the counters derived under it. Splitting
-them would put a call or an attribute lookup between the producer and the consumer on
-every item; what is not on that path lives elsewhere: the settings and errors in
-:mod:`~rxclaude.backpressure.settings`, the events and statistics in
+consumer's drain loop. They, the policies' slow path, the terminal signals and the
+statistics share one lock and the counters derived under it, whose invariant (every item
+counted exactly once) none of them can keep alone; moving the per-item code behind
+another object would add a call or an attribute lookup on every item. What does not touch
+those counters lives elsewhere: the settings and errors in
+:mod:`~rxclaude.backpressure.settings`, the event and statistics types in
 :mod:`~rxclaude.backpressure.events`, the watermarks, adaptive sizing and slow-consumer
 detection in :mod:`~rxclaude.backpressure.monitor`, the operator in
 :mod:`~rxclaude.backpressure.operator`.
