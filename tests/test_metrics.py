@@ -22,10 +22,11 @@ from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.mockobserver import MockObserver
 
 from rxclaude.backpressure import BackpressureEventKind, Policy, backpressure
+from rxclaude.framing import parse_json_frames
 from rxclaude.messages import Message, message_from_json
+from rxclaude.messages.kinds import Kind, kinds_of
 from rxclaude.metrics import LatencyHistogram, MetricsSnapshot, StreamMetrics, measure
-from rxclaude.parse import parse_json_frames
-from rxclaude.routing import Kind, Router, kinds_of, route_by_type
+from rxclaude.routing import Router, route_by_type
 from rxclaude.sources import from_file
 
 on_next = ReactiveTest.on_next

@@ -71,7 +71,7 @@ def test_spools_are_held_weakly() -> None:
 
 def test_prometheus_exports_the_spool_gauges() -> None:
     prometheus_client = pytest.importorskip("prometheus_client")
-    exporter_module = pytest.importorskip("rxclaude.prometheus")
+    exporter_module = pytest.importorskip("rxclaude.metrics.prometheus")
     source = from_cli([sys.executable, "-c", "print('x' * 1000)"])
     metrics = StreamMetrics()
     metrics.attach_spool(source)

@@ -7,8 +7,8 @@ import reactivex
 from reactivex import operators as ops
 
 import rxclaude
+from rxclaude.framing import parse_json_frames
 from rxclaude.metrics import StreamMetrics, measure
-from rxclaude.parse import parse_json_frames
 
 prometheus_client = pytest.importorskip("prometheus_client")
 

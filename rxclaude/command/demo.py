@@ -37,8 +37,8 @@ from rxclaude.command import stats
 from rxclaude.command.format import STYLE_NOTE, milliseconds, styled
 from rxclaude.command.session import Session
 from rxclaude.command.view import watch
+from rxclaude.framing import parse_json_frames
 from rxclaude.messages import ApiRetryMessage, Message, ResultMessage, StreamEventMessage
-from rxclaude.parse import parse_json_frames
 
 DEFAULT_SAMPLE = "tool_use_partial"
 """A Bash round-trip streamed as deltas: text, a tool call and its result, cost."""

@@ -16,7 +16,7 @@ import reactivex
 
 from rxclaude._samples import sample_names, sample_path
 from rxclaude.command.format import json_snippet, shorten
-from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES
+from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES, parse_json_frames
 from rxclaude.messages import (
     AssistantMessage,
     InitMessage,
@@ -27,7 +27,6 @@ from rxclaude.messages import (
     StreamEventMessage,
     UserMessage,
 )
-from rxclaude.parse import parse_json_frames
 from rxclaude.sources import from_file, from_reader
 
 _SNIPPET = 70

@@ -51,7 +51,6 @@ from rxclaude.command.format import (
     styled,
 )
 from rxclaude.command.session import Session
-from rxclaude.facade import StreamSource
 from rxclaude.handlers import BuiltinHandlers, ToolCall
 from rxclaude.messages import AssistantMessage, InitMessage, Message, ResultMessage, UserMessage
 from rxclaude.messages.content import (
@@ -61,6 +60,7 @@ from rxclaude.messages.content import (
     ToolUseBlock,
 )
 from rxclaude.partials import BlockComplete, BlockUpdate, PartialAssembler, Superseded
+from rxclaude.pipeline import StreamSource
 from rxclaude.sources import CLIProcessError
 
 RESULT_LINES = 3
