@@ -308,7 +308,8 @@ class StreamMetrics:
 
         .. code-block:: text
 
-            observe(1.0):  ----s1----s2----s3-...   (never completes; dispose to stop)
+            observe(1.0)
+            result:  ----s1----s2----s3-...   (never completes; dispose to stop)
 
         Raises:
             TypeError: ``interval`` is not a number (a bool is not).
