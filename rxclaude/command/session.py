@@ -1,6 +1,6 @@
 """One stream through the library's pipeline, shared by ``view``, ``stats``, ``run`` and ``demo``.
 
-The pipeline is :class:`~rxclaude.facade.StreamHandler`'s: the source, then
+The pipeline is :class:`~rxclaude.pipeline.StreamHandler`'s: the source, then
 ``parse_json_frames()``, ``backpressure(policy)``, ``route_by_type(Router.default())`` and
 ``measure(StreamMetrics())``. The view adds :class:`~rxclaude.partials.PartialAssembler` in
 its callback, after ``measure``, so the figures count the recording's frames only while
@@ -22,10 +22,10 @@ from rich.console import Console
 
 from rxclaude._samples import sample_names, sample_path
 from rxclaude.backpressure import DEFAULT_BUFFER_SIZE, Policy
-from rxclaude.facade import StreamHandler, StreamSource
 from rxclaude.handlers import BuiltinHandlers
 from rxclaude.messages import Message
 from rxclaude.metrics import StreamMetrics
+from rxclaude.pipeline import StreamHandler, StreamSource
 from rxclaude.routing import Router
 from rxclaude.sources import from_reader
 
