@@ -84,3 +84,11 @@ def test_the_help_points_to_the_demo() -> None:
     assert "rxclaude demo" in " ".join(result.stdout.split())
     for command in ("list", "view", "stats", "run", "demo"):
         assert f"    {command} " in result.stdout
+
+
+def test_a_max_frame_bytes_below_one_is_a_usage_error() -> None:
+    for value in ("0", "-3", "many"):
+        result = run("list", "--max-frame-bytes", value, str(sample_path(sample_names()[0])))
+        assert result.returncode == 2
+        assert "--max-frame-bytes" in result.stderr
+        assert "Traceback" not in result.stderr

@@ -126,7 +126,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a bundled sample recording (repeatable)",
     )
     parser.add_argument("--quiet", action="store_true", help="print the summaries only")
-    parser.add_argument("--max-frame-bytes", type=int, default=DEFAULT_MAX_FRAME_BYTES)
+    parser.add_argument(
+        "--max-frame-bytes", type=_positive, default=DEFAULT_MAX_FRAME_BYTES, metavar="N"
+    )
+
+
+def _positive(text: str) -> int:
+    """An argument that must be a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def run_list(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
