@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rxclaude.messages.errors import ResultCarryingError
 from rxclaude.redact import redact, redact_arguments
 
 if TYPE_CHECKING:
@@ -17,8 +18,11 @@ _COMMAND_SHOWN = 8  # arguments shown in an error message
 _ARGUMENT_SHOWN = 80  # characters of each
 
 
-class CLIProcessError(Exception):
+class CLIProcessError(ResultCarryingError):
     """The child process exited with a non-zero code or was killed by a signal.
+
+    A :class:`~rxclaude.messages.ResultCarryingError`: ``parse_json_frames`` sets
+    :attr:`result` to the last ``result`` frame it decoded before the failure.
 
     The text shows the command with values that look like credentials redacted; the
     attributes keep them exact.
