@@ -27,9 +27,9 @@ from rxclaude.backpressure import (
     Policy,
     backpressure,
 )
-from rxclaude.cli import from_cli
+from rxclaude.framing import parse_json_frames
 from rxclaude.messages import Message
-from rxclaude.parse import parse_json_frames
+from rxclaude.sources import from_cli
 
 CHILDREN = Path(__file__).parent / "children"
 TIMEOUT = 60.0  # seconds; only reached when a test fails

@@ -15,11 +15,13 @@ from corpus_files import recording
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rxclaude import MAX_NESTING_DEPTH, Router, message_from_json, sample_names, sample_path
+from rxclaude import Router, sample_names, sample_path
 from rxclaude.command.format import SNIPPET, json_snippet
 from rxclaude.command.listing import describe
 from rxclaude.command.session import make_console
 from rxclaude.command.view import PlainOutput, Transcript, tool_call
+from rxclaude.framing import MAX_NESTING_DEPTH
+from rxclaude.messages import message_from_json
 
 TOOL_USE = sample_path("tool_use_partial")
 FIRST_TEXT = "I'll run a command."

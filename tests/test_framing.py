@@ -498,12 +498,24 @@ def test_feed_returns_what_each_chunk_completes_and_finish_the_rest() -> None:
     )
 
 
-def test_an_emit_callback_gets_the_messages_feed_and_finish_return() -> None:
+def test_with_an_emit_callback_messages_go_there_as_they_are_decoded() -> None:
     emitted: list[Message] = []
     decoder = framing.FrameDecoder(emitted.append, lambda: EPOCH)
-    returned = decoder.feed(b'{"type":"a"}\n{"ty') + decoder.finish()
-    assert kinds(returned) == ["a", "truncated"]
-    assert emitted == returned
+    assert decoder.feed(b'{"type":"a"}\n{"ty') == []
+    assert kinds(emitted) == ["a"]
+    assert decoder.finish() == []
+    assert kinds(emitted) == ["a", "truncated"]
+
+
+def test_last_result_is_the_last_result_frame_of_either_path() -> None:
+    decoder = framing.FrameDecoder()
+    assert decoder.last_result is None
+    (fast,) = decoder.feed(b'{"type":"result","n":1}\n')
+    assert decoder.last_result is fast
+    slow = decoder.feed(b'{"type":"result","n":2} {"type":"result","n":3}\n')
+    assert decoder.last_result is slow[-1]
+    (fast,) = decoder.feed(b'{"type":"result","n":4}\n')
+    assert decoder.last_result is fast
 
 
 def test_the_default_clock_is_the_wall_clock_in_utc() -> None:

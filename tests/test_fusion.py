@@ -23,8 +23,8 @@ from waiting import HeldConsumer
 from rxclaude._batches import BatchingObservable
 from rxclaude.backpressure import Policy, backpressure
 from rxclaude.backpressure.buffer import BoundedBuffer
+from rxclaude.framing import FrameDecodeError, parse_json_frames
 from rxclaude.messages import Message, ParseError
-from rxclaude.parse import FrameDecodeError, parse_json_frames
 
 TIMEOUT = 10.0  # seconds; only reached when a test fails
 

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reactivex.testing import ReactiveTest, TestScheduler
 
+from rxclaude.framing import parse_json_frames
 from rxclaude.handlers import (
     BuiltinHandler,
     ChainHandler,
@@ -28,7 +29,6 @@ from rxclaude.handlers import (
     ToolUseHandler,
 )
 from rxclaude.messages import Message, ResultMessage, message_from_json
-from rxclaude.parse import parse_json_frames
 from rxclaude.routing import ALL, HandlerError, Kind, Router, route_by_type
 
 on_next = ReactiveTest.on_next

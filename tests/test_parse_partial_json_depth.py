@@ -12,7 +12,9 @@ import sys
 
 import pytest
 
-from rxclaude import MAX_NESTING_DEPTH, Message, message_from_json
+from rxclaude import Message
+from rxclaude.framing import MAX_NESTING_DEPTH
+from rxclaude.messages import message_from_json
 from rxclaude.partials import BlockComplete, PartialAssembler
 
 

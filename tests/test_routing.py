@@ -18,8 +18,8 @@ from reactivex.subject import Subject
 from reactivex.testing import ReactiveTest, TestScheduler
 from reactivex.testing.recorded import Recorded
 
+from rxclaude.framing import parse_json_frames
 from rxclaude.messages import Message, ParseError, message_from_json
-from rxclaude.parse import parse_json_frames
 from rxclaude.routing import (
     ALL,
     HandlerError,

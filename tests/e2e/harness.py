@@ -26,9 +26,7 @@ from typing import Any, Generic, TypeVar
 from reactivex import Observable
 
 from rxclaude import (
-    DefaultRouter,
     Message,
-    PartialItem,
     Router,
     assemble_partials,
     find_claude,
@@ -36,6 +34,8 @@ from rxclaude import (
     parse_json_frames,
     route_by_type,
 )
+from rxclaude.handlers import DefaultRouter
+from rxclaude.partials import PartialItem
 
 from .fake_api import LOOPBACK
 from .scenarios import SCENARIOS

@@ -18,16 +18,16 @@ from reactivex import operators as ops
 from waiting import DEADLINE, wait_until
 
 from rxclaude import (
-    BackpressureStatistics,
     Message,
     Policy,
-    ResultMessage,
     Router,
     backpressure,
     from_cli,
     parse_json_frames,
     route_by_type,
 )
+from rxclaude.backpressure import BackpressureStatistics
+from rxclaude.messages import ResultMessage
 
 from .harness import (
     PARTIALS,

@@ -20,22 +20,16 @@ import reactivex
 from reactivex import operators as ops
 from reactivex.subject import Subject
 
-from rxclaude import (
+from rxclaude import CLIProcessError, Kind, Message, Router
+from rxclaude.messages import (
     ApiRetryMessage,
-    AssembledMessage,
     AssistantMessage,
-    BlockComplete,
-    BlockUpdate,
-    CLIProcessError,
-    Kind,
-    Message,
     ResultMessage,
-    Router,
-    Superseded,
     TextBlock,
     ThinkingBlock,
     ToolUseBlock,
 )
+from rxclaude.partials import AssembledMessage, BlockComplete, BlockUpdate, Superseded
 
 from .harness import (
     PARTIALS,

@@ -35,15 +35,9 @@ import pytest
 from reactivex import operators as ops
 from waiting import DEADLINE, wait_until
 
-from rxclaude import (
-    BackpressureStatistics,
-    Message,
-    Policy,
-    SpoolStatistics,
-    backpressure,
-    from_cli,
-    parse_json_frames,
-)
+from rxclaude import Message, Policy, backpressure, from_cli, parse_json_frames
+from rxclaude.backpressure import BackpressureStatistics
+from rxclaude.sources import SpoolStatistics
 from rxclaude.sources.spool import DEFAULT_SPOOL_MEMORY
 
 from .harness import CLIInvocation, cli_invocation, fingerprint, label, prompt_args

@@ -36,7 +36,8 @@ from reliability.framing_oracle import (
     pretty,
     several,
 )
-from rxclaude import DEFAULT_MAX_FRAME_BYTES, Message, parse_json_frames
+from rxclaude import Message, parse_json_frames
+from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES
 
 atheris: Any = importlib.import_module("atheris")
 

@@ -26,7 +26,9 @@ from itertools import pairwise
 
 from corpus_files import EPOCH, bundled_recordings
 
-from rxclaude import ClaudeMessage, FrameDecoder, Message, ParseError
+from rxclaude import Message, ParseError
+from rxclaude.framing import FrameDecoder
+from rxclaude.messages import ClaudeMessage
 
 BOM = b"\xef\xbb\xbf"
 JSON_WHITESPACE = b" \t\r\n"

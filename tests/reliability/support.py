@@ -12,15 +12,8 @@ import psutil
 from corpus_files import bundled_recordings
 from reactivex import Observable, abc
 
-from rxclaude import (
-    Backpressure,
-    Message,
-    Router,
-    StreamMetrics,
-    measure,
-    parse_json_frames,
-    route_by_type,
-)
+from rxclaude import Message, Router, StreamMetrics, measure, parse_json_frames, route_by_type
+from rxclaude.backpressure import Backpressure
 
 SOAK_SCALE_VARIABLE = "RXCLAUDE_SOAK_SCALE"
 CHILDREN = Path(__file__).resolve().parents[1] / "children"

@@ -22,22 +22,21 @@ from reactivex.scheduler import NewThreadScheduler
 
 from reliability.support import DEADLINE, Collector, child
 from rxclaude import (
-    DefaultRouter,
     Kind,
     Message,
     ParseError,
     Policy,
-    ResultMessage,
     Router,
     StreamMetrics,
     backpressure,
     from_cli,
     from_reader,
-    kinds_of,
     measure,
     parse_json_frames,
     route_by_type,
 )
+from rxclaude.handlers import DefaultRouter
+from rxclaude.messages import ResultMessage, kinds_of
 
 STREAMS = 16
 STREAM_BYTES = 500_000

@@ -30,17 +30,16 @@ from reliability.support import (
     recording_path,
 )
 from rxclaude import (
-    ClaudeMessage,
     CLIProcessError,
     Message,
     ParseError,
     Policy,
-    ResultMessage,
     Router,
     StreamMetrics,
     backpressure,
     from_cli,
 )
+from rxclaude.messages import ClaudeMessage, ResultMessage
 from rxclaude.sources import STDERR_TAIL_BYTES
 
 PROMPT = 5.0

@@ -42,10 +42,7 @@ from reliability.framing_oracle import (
 )
 from reliability.support import Collector
 from rxclaude import (
-    DEFAULT_MAX_FRAME_BYTES,
-    MAX_NESTING_DEPTH,
     FrameDecodeError,
-    HandlerError,
     Message,
     ParseError,
     Router,
@@ -55,6 +52,8 @@ from rxclaude import (
     parse_json_frames,
     route_by_type,
 )
+from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES, MAX_NESTING_DEPTH
+from rxclaude.routing import HandlerError
 
 FRAMES = corpus_frames()
 DEADLINE = 30.0

@@ -32,22 +32,24 @@ from reliability.support import (
     soak_size,
 )
 from rxclaude import (
-    BuiltinHandlers,
     CLIProcessError,
-    CompleteHandler,
-    DefaultRouter,
-    ErrorHandler,
     Kind,
     Message,
     Policy,
     Router,
-    StatusHandler,
     StreamMetrics,
-    SystemHandler,
-    ToolUseHandler,
     backpressure,
     from_cli,
     from_reader,
+)
+from rxclaude.handlers import (
+    BuiltinHandlers,
+    CompleteHandler,
+    DefaultRouter,
+    ErrorHandler,
+    StatusHandler,
+    SystemHandler,
+    ToolUseHandler,
 )
 
 KIB = 1024
