@@ -7,7 +7,7 @@ flag between chunks, so disposing (for instance ``take`` downstream) stops the r
 
 ``from_reader(f, spool=True)`` is for the pipe of another program that, like the Claude
 Code CLI, does not wait for its reader: a thread drains the reader into a
-:class:`~rxclaude.spool.Spool` and the loop hands on the spool's chunks instead.
+:class:`~rxclaude.sources.spool.Spool` and the loop hands on the spool's chunks instead.
 """
 
 import os

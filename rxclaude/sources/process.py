@@ -4,7 +4,7 @@ stream-json``, though any executable works).
 The pipe is not the backpressure channel. The Claude Code CLI does not pause when its
 stdout pipe is full: it keeps calling the API and running tools, buffers its output in its
 own memory, and loses what it had not written when it exits. So the pipe is always drained,
-into a :class:`~rxclaude.spool.Spool` (memory, then a private unlinked temporary file), and
+into a :class:`~rxclaude.sources.spool.Spool` (memory, then a private unlinked temporary file), and
 the consumer's pace holds the spool instead of the child.
 
 Threads of one subscription:
@@ -338,7 +338,7 @@ def from_cli(
     stdout reaches end-of-file, the spool is empty and the process has exited: code 0
     completes, anything else is a :class:`CLIProcessError` carrying the tail of stderr.
     When more than ``max_spool_bytes`` wait for the consumer, the child is terminated
-    and the stream ends with :class:`~rxclaude.spool.SpoolFullError` after every byte
+    and the stream ends with :class:`~rxclaude.sources.spool.SpoolFullError` after every byte
     that fitted. Descendants that inherit stdout keep the stream open until they exit.
     A process that cannot start (missing executable, bad ``cwd``) is an ``on_error``
     with the ``OSError``. ``statistics()`` on the returned observable reports the spool
