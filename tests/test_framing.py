@@ -508,8 +508,8 @@ def test_with_an_emit_callback_messages_go_there_as_they_are_decoded() -> None:
 
 
 def test_last_result_is_the_last_result_frame_of_either_path() -> None:
+    assert framing.FrameDecoder().last_result is None
     decoder = framing.FrameDecoder()
-    assert decoder.last_result is None
     (fast,) = decoder.feed(b'{"type":"result","n":1}\n')
     assert decoder.last_result is fast
     slow = decoder.feed(b'{"type":"result","n":2} {"type":"result","n":3}\n')

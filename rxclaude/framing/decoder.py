@@ -16,12 +16,13 @@ import msgspec
 
 from rxclaude.framing.chunks import BytesLike, chunk_bytes
 from rxclaude.framing.depth import MAX_NESTING_DEPTH, _nests_too_deep
-from rxclaude.framing.recovery import BLANK, LineRecovery, parse_error
+from rxclaude.framing.recovery import BLANK, Append, LineRecovery, parse_error
 from rxclaude.messages import (
     EXCERPT_BYTES,
     MESSAGE_TYPES,
     SYSTEM_SUBTYPES,
     Message,
+    ResultMessage,
     SystemMessage,
     UnknownMessage,
 )
@@ -47,8 +48,13 @@ class FrameDecoder:
         handle(decoder.finish())
 
     ``now`` gives the ``received_at`` stamp of the frames that a chunk completes (the wall
-    clock in UTC by default). ``emit``, the form of earlier versions, is also called with
-    each message, in order, before ``feed`` or ``finish`` returns it.
+    clock in UTC by default).
+
+    With ``emit`` (the form of earlier versions), each message goes to ``emit`` as soon as
+    it is decoded and ``feed`` and ``finish`` return empty lists. That is for a caller
+    that hands every message on at once, as ``parse_json_frames`` does for an ordinary
+    observer: a chunk's messages are then not all alive at once, which spares the
+    allocator and the garbage collector (``benchmarks/README.md`` has the figures).
     """
 
     def __init__(
@@ -70,6 +76,7 @@ class FrameDecoder:
         # Set while the line in progress is over the limit: only its excerpt is kept.
         self._oversized_excerpt: bytes | None = None
         self._recovery = LineRecovery(max_frame_bytes)
+        self._last_result: ResultMessage | None = None  # the fast path's
 
     def feed(self, chunk: BytesLike) -> list[Message]:
         """The messages ``chunk`` completes; the rest of it is kept for later.
@@ -82,6 +89,7 @@ class FrameDecoder:
         out: list[Message] = []
         if not chunk:
             return out
+        append = out.append if self._emit is None else self._emit
         lines = chunk.split(b"\n")
         tail = lines.pop()
         if not lines:
@@ -90,7 +98,7 @@ class FrameDecoder:
         now = self._now()
         position = self._line_start
         if self._oversized_excerpt is not None:
-            position = self._finish_oversized(lines[0], position, now, out)
+            position = self._finish_oversized(lines[0], position, now, append)
             del lines[0]
         elif self._line_parts:
             # Joined here, so that every line is decoded at the same depth of the stack.
@@ -98,37 +106,36 @@ class FrameDecoder:
             lines[0] = b"".join(self._line_parts)
             self._line_parts = []
         check_size = self._line_length + len(chunk) > self._max_frame_bytes
-        self._line_start = self._decode_lines(lines, position, now, check_size, out)
+        self._line_start = self._decode_lines(lines, position, now, check_size, append)
         self._line_length = 0
         if tail:
             self._extend_line(tail)
-        if self._emit is not None:
-            self._pass_to_emit(out)
         return out
 
     def finish(self) -> list[Message]:
         """End of stream: the last line, decoded or reported, and anything held back."""
         out: list[Message] = []
+        append = out.append if self._emit is None else self._emit
         now = self._now()
         if self._oversized_excerpt is not None:
-            self._line_start = self._finish_oversized(b"", self._line_start, now, out)
+            self._line_start = self._finish_oversized(b"", self._line_start, now, append)
         elif self._line_parts:
             line = b"".join(self._line_parts)
             self._line_parts = []
             self._line_start = self._decode_lines(
-                [line], self._line_start, now, False, out, at_end=True
+                [line], self._line_start, now, False, append, at_end=True
             )
         self._line_length = 0
-        self._recovery.release(now, "the stream ended inside this JSON value", out)
-        if self._emit is not None:
-            self._pass_to_emit(out)
+        self._recovery.release(now, "the stream ended inside this JSON value", append)
         return out
 
-    def _pass_to_emit(self, messages: list[Message]) -> None:
-        emit = self._emit
-        assert emit is not None
-        for message in messages:
-            emit(message)
+    @property
+    def last_result(self) -> ResultMessage | None:
+        """The last ``result`` frame decoded so far."""
+        fast, slow = self._last_result, self._recovery.last_result
+        if fast is None or (slow is not None and slow.offset > fast.offset):
+            return slow
+        return fast
 
     # -- the line in progress ---------------------------------------------------------
 
@@ -147,26 +154,29 @@ class FrameDecoder:
         self._line_parts = []
 
     def _finish_oversized(
-        self, last_part: bytes, position: int, now: datetime, out: list[Message]
+        self, last_part: bytes, position: int, now: datetime, append: Append
     ) -> int:
         """Report the line over the limit, ending with ``last_part``; return the next offset."""
         excerpt = self._oversized_excerpt or b""
         excerpt += last_part[: EXCERPT_BYTES - len(excerpt)]
         self._oversized_excerpt = None
         length = self._line_length + len(last_part)
-        self._report_oversized(position, length, excerpt, now, out)
+        self._report_oversized(position, length, excerpt, now, append)
         return position + length + 1
 
     def _report_oversized(
-        self, position: int, length: int, excerpt: bytes, now: datetime, out: list[Message]
+        self, position: int, length: int, excerpt: bytes, now: datetime, append: Append
     ) -> None:
-        self._recovery.release(now, "a line over the size limit interrupted this JSON value", out)
+        self._recovery.release(
+            now, "a line over the size limit interrupted this JSON value", append
+        )
         limit = self._max_frame_bytes
         detail = f"the line is {length} bytes, over the limit of {limit} bytes"
-        error = parse_error(
-            "frame_too_large", position, length, excerpt=excerpt, detail=detail, now=now
+        append(
+            parse_error(
+                "frame_too_large", position, length, excerpt=excerpt, detail=detail, now=now
+            )
         )
-        out.append(error)
 
     # -- complete lines -----------------------------------------------------------------
 
@@ -176,7 +186,7 @@ class FrameDecoder:
         position: int,
         now: datetime,
         check_size: bool,
-        out: list[Message],
+        append: Append,
         *,
         at_end: bool = False,
     ) -> int:
@@ -185,7 +195,6 @@ class FrameDecoder:
         ``check_size`` is False when the lines are known to fit under the limit; ``at_end``
         is True for the last line of the stream, which has no line end.
         """
-        append = out.append
         loads = self._json_decoder.decode
         message_types = MESSAGE_TYPES
         depth_limit = MAX_NESTING_DEPTH
@@ -194,18 +203,18 @@ class FrameDecoder:
         for line in lines:
             length = len(line)
             if check_size and length > self._max_frame_bytes:
-                self._report_oversized(position, length, line[:EXCERPT_BYTES], now, out)
+                self._report_oversized(position, length, line[:EXCERPT_BYTES], now, append)
                 position += length + 1
                 continue
             if length > depth_limit and _nests_too_deep(line):
                 # Never decoded past the limit: the slow path reports where it is crossed.
-                recovery.decode(line, position, now, at_end, out)
+                recovery.decode(line, position, now, at_end, append)
                 position += length + 1
                 continue
             try:
                 raw = loads(line)
             except Exception:  # examined, and classified, by the slow path
-                recovery.decode(line, position, now, at_end, out)
+                recovery.decode(line, position, now, at_end, append)
             else:
                 if raw.__class__ is dict and not held:
                     frame_type = raw.get("type")
@@ -220,14 +229,17 @@ class FrameDecoder:
                     # The span is the object's text: b"{" (123) to b"}" (125), without a
                     # CRLF line end (b"\r" is 13) or blanks around it.
                     if line[-1] == 125 and line[0] == 123:
-                        append(cls(frame_type, raw, position, length, now))
+                        message = cls(frame_type, raw, position, length, now)
                     elif line[-1] == 13 and line[-2] == 125 and line[0] == 123:
-                        append(cls(frame_type, raw, position, length - 1, now))
+                        message = cls(frame_type, raw, position, length - 1, now)
                     else:
                         start = position + length - len(line.lstrip(BLANK))
-                        append(cls(frame_type, raw, start, len(line.strip(BLANK)), now))
+                        message = cls(frame_type, raw, start, len(line.strip(BLANK)), now)
+                    if cls is ResultMessage:
+                        self._last_result = message  # type: ignore[assignment]
+                    append(message)
                 else:
-                    recovery.decode(line, position, now, at_end, out)
+                    recovery.decode(line, position, now, at_end, append)
             position += length + 1
         return position
 

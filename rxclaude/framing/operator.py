@@ -1,8 +1,9 @@
 """``parse_json_frames``: the operator from byte chunks to typed messages.
 
-The operator feeds each chunk to a :class:`~rxclaude.framing.FrameDecoder` and passes on
-the list of messages the chunk completed: item by item to an ordinary observer, or the
-whole list to a fused operator (:mod:`rxclaude._batches`).
+The operator feeds each chunk to a :class:`~rxclaude.framing.FrameDecoder`. A fused
+operator (:mod:`rxclaude._batches`) gets the list of messages that ``feed`` returns for
+the chunk; an ordinary observer gets each message as soon as it is decoded (the decoder's
+``emit`` form), so that a chunk's messages are not all alive at once.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from reactivex.scheduler import CurrentThreadScheduler
 from rxclaude._batches import BatchingObservable, BatchObserver
 from rxclaude.framing.chunks import BytesLike, chunk_bytes
 from rxclaude.framing.decoder import DEFAULT_MAX_FRAME_BYTES, FrameDecoder
-from rxclaude.messages import Message, ParseError, ResultCarryingError, ResultMessage
+from rxclaude.messages import Message, ParseError, ResultCarryingError
 
 
 class FrameDecodeError(ValueError):
@@ -83,18 +84,6 @@ def parse_json_frames(
     return operator
 
 
-def _carries_result(error: Exception) -> bool:
-    """Whether ``error`` takes the last ``result`` frame.
-
-    Besides :class:`~rxclaude.messages.ResultCarryingError`, an error with a ``result``
-    attribute that is ``None`` or a ``result`` frame does (the form of earlier sources).
-    """
-    if isinstance(error, ResultCarryingError):
-        return True
-    result = getattr(error, "result", False)
-    return result is None or isinstance(result, ResultMessage)
-
-
 class _Frames(BatchingObservable[Message]):
     """The frames of a byte source: one ``on_next`` per message, or, for a fused operator,
     one list per chunk (the messages that chunk completed)."""
@@ -132,46 +121,46 @@ class _Frames(BatchingObservable[Message]):
     ) -> abc.DisposableBase:
         """Subscribe to the source; deliver to ``on_batch`` if given, else item by item."""
         clock = self._scheduler or subscribe_scheduler or CurrentThreadScheduler.singleton()
-        decoder = FrameDecoder(now=lambda: clock.now, max_frame_bytes=self._max_frame_bytes)
         raise_errors = self._raise_errors
         subscription = SingleAssignmentDisposable()
         stopped = False
-        last_result: ResultMessage | None = None
 
-        deliver: Callable[[list[Message]], None]
-        if on_batch is not None:
-            deliver = on_batch
-        else:
+        # Item by item, each message goes on as soon as it is decoded (the decoder's emit
+        # form); a fused operator gets the list that feed returns for each chunk.
+        emit: Callable[[Message], None] | None = None
+        if on_batch is None:
             assert isinstance(observer, abc.ObserverBase)
-            on_next_item = observer.on_next
+            emit = observer.on_next
+            if raise_errors:
+                deliver = emit
 
-            def deliver(messages: list[Message]) -> None:
-                for message in messages:
-                    on_next_item(message)
+                def emit(message: Message) -> None:
+                    if isinstance(message, ParseError):
+                        raise FrameDecodeError(message)
+                    deliver(message)
+
+        decoder = FrameDecoder(emit, lambda: clock.now, self._max_frame_bytes)
+
+        def fail(error: Exception) -> None:
+            nonlocal stopped
+            stopped = True
+            subscription.dispose()
+            observer.on_error(error)
 
         def pass_on(messages: list[Message]) -> bool:
-            """Deliver decoded messages; False if one of them failed the stream."""
-            nonlocal last_result, stopped
-            if not messages:
-                return True
-            for message in reversed(messages):  # from the end: the last result is near it
-                if message.__class__ is ResultMessage:
-                    last_result = message
-                    break
+            """Hand a chunk's messages to the fused operator; False if one failed the stream."""
+            nonlocal stopped
+            assert on_batch is not None
             if raise_errors:
                 for index, message in enumerate(messages):
                     if isinstance(message, ParseError):
-                        # The messages before the error go on as they would have as items,
-                        # before the source is let go, or, to a fused operator, after it.
-                        if on_batch is None and index:
-                            deliver(messages[:index])
                         stopped = True
                         subscription.dispose()
-                        if on_batch is not None and index:
-                            deliver(messages[:index])
+                        if index:
+                            on_batch(messages[:index])
                         observer.on_error(FrameDecodeError(message))
                         return False
-            deliver(messages)
+            on_batch(messages)
             return True
 
         def on_next(chunk: BytesLike) -> None:
@@ -186,17 +175,32 @@ class _Frames(BatchingObservable[Message]):
                     on_source_error(error)
                     stopped = True
                     return
-            pass_on(decoder.feed(chunk))
+            try:
+                messages = decoder.feed(chunk)
+            except FrameDecodeError as error:  # item by item, on_error="raise"
+                fail(error)
+                return
+            if messages:
+                pass_on(messages)
+
+        def finish() -> bool:
+            """The end of the input for the decoder; False if that failed the stream."""
+            try:
+                messages = decoder.finish()
+            except FrameDecodeError as error:
+                fail(error)
+                return False
+            return not messages or pass_on(messages)
 
         def on_completed() -> None:
-            if not stopped and pass_on(decoder.finish()):
+            if not stopped and finish():
                 observer.on_completed()
 
         def on_source_error(error: Exception) -> None:
-            if stopped or not pass_on(decoder.finish()):
+            if stopped or not finish():
                 return
-            if last_result is not None and _carries_result(error):
-                error.result = last_result  # type: ignore[attr-defined]
+            if isinstance(error, ResultCarryingError) and decoder.last_result is not None:
+                error.result = decoder.last_result
             observer.on_error(error)
 
         subscription.disposable = self._source.subscribe(

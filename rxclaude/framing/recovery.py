@@ -9,6 +9,7 @@ alone, so a broken line never swallows the frames after it); everything else bec
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from rxclaude.framing.depth import MAX_NESTING_DEPTH, TOO_DEEP
@@ -18,8 +19,12 @@ from rxclaude.messages import (
     Message,
     ParseError,
     ParseErrorReason,
+    ResultMessage,
     message_from_json,
 )
+
+Append = Callable[[Message], None]
+"""Where decoded messages go: a list's ``append``, or a callback."""
 
 BLANK = b" \t\r"
 """The bytes around a frame that are not part of it (``\\r`` of a CRLF line end too)."""
@@ -57,12 +62,19 @@ class LineRecovery:
     """Decodes the lines the fast path cannot take, holding back the lines of an object
     that may continue on the next ones.
 
-    Every method appends what it decodes to the list ``out`` it is given, in stream order.
+    Every method hands what it decodes to the ``append`` it is given, in stream order.
     While :attr:`held` is not empty, every line must come here, even one the fast path
     could take: it may be the end of the held object.
     """
 
-    __slots__ = ("_held_length", "_held_object", "_held_start", "_max_frame_bytes", "held")
+    __slots__ = (
+        "_held_length",
+        "_held_object",
+        "_held_start",
+        "_max_frame_bytes",
+        "held",
+        "last_result",
+    )
 
     def __init__(self, max_frame_bytes: int) -> None:
         self._max_frame_bytes = max_frame_bytes
@@ -71,9 +83,11 @@ class LineRecovery:
         self._held_start = 0
         self._held_length = 0
         self._held_object = OpenObject()
+        self.last_result: ResultMessage | None = None
+        """The last ``result`` frame decoded here."""
 
     def decode(
-        self, line: bytes, position: int, now: datetime, at_end: bool, out: list[Message]
+        self, line: bytes, position: int, now: datetime, at_end: bool, append: Append
     ) -> None:
         """Junk, partial and multi-object lines, and the lines after a held one.
 
@@ -88,21 +102,21 @@ class LineRecovery:
             text = line.decode("utf-8")
         except UnicodeDecodeError as error:
             if not at_end or error.reason != "unexpected end of data":
-                self._report_invalid_utf8(line, position, error, now, out)
+                self._report_invalid_utf8(line, position, error, now, append)
                 return
             # The stream stopped inside a character: its bytes become lone surrogates, so
             # that inside a string it reads as a cut value (see _emit_values).
             text = line.decode("utf-8", "surrogateescape")
-        if self.held and self._continue_held(text, now, at_end, out):
+        if self.held and self._continue_held(text, now, at_end, append):
             return
         start = 1 if position == 0 and text.startswith(_BOM) else 0
-        self._emit_values(text, Values(text, start), position, now, out)
+        self._emit_values(text, Values(text, start), position, now, append)
 
     def release(
         self,
         now: datetime,
         why: str,
-        out: list[Message],
+        append: Append,
         reason: ParseErrorReason = "truncated",
     ) -> None:
         """Report the held-back lines as one error: they never became a JSON object."""
@@ -112,7 +126,7 @@ class LineRecovery:
         data = text.encode("utf-8", "surrogateescape")
         self.held.clear()
         self._held_length = 0
-        out.append(
+        append(
             parse_error(
                 reason,
                 self._held_start,
@@ -129,11 +143,11 @@ class LineRecovery:
         position: int,
         error: UnicodeDecodeError,
         now: datetime,
-        out: list[Message],
+        append: Append,
     ) -> None:
-        self.release(now, "an invalid UTF-8 line interrupted this JSON value", out)
+        self.release(now, "an invalid UTF-8 line interrupted this JSON value", append)
         content = line.removesuffix(b"\r")
-        out.append(
+        append(
             parse_error(
                 "invalid_utf8",
                 position,
@@ -144,14 +158,14 @@ class LineRecovery:
             )
         )
 
-    def _continue_held(self, text: str, now: datetime, at_end: bool, out: list[Message]) -> bool:
+    def _continue_held(self, text: str, now: datetime, at_end: bool, append: Append) -> bool:
         """Try ``text`` as the next line of the held-back object; True if it was used."""
         alone = Values(text, 0)
         if alone.rest_start is None and alone.values and isinstance(alone.values[0][0], dict):
-            self.release(now, "the next line is a JSON object of its own", out)
+            self.release(now, "the next line is a JSON object of its own", append)
             return False
         if self._held_length + utf8_length(text, 0, len(text)) > self._max_frame_bytes:
-            self.release(now, "the value grew over the size limit", out, "frame_too_large")
+            self.release(now, "the value grew over the size limit", append, "frame_too_large")
             return False
         verdict = self._held_object.scan(text)
         if verdict == "open":
@@ -159,7 +173,7 @@ class LineRecovery:
             return True
         if verdict == "too_deep":
             self.release(
-                now, f"it nests deeper than {MAX_NESTING_DEPTH} levels", out, "invalid_json"
+                now, f"it nests deeper than {MAX_NESTING_DEPTH} levels", append, "invalid_json"
             )
             return False
         joined = "\n".join([*self.held, text])
@@ -169,16 +183,16 @@ class LineRecovery:
                 held_start = self._held_start
                 self.held.clear()
                 self._held_length = 0
-                self._emit_values(joined, combined, held_start, now, out)
+                self._emit_values(joined, combined, held_start, now, append)
                 return True
         elif at_end and Values(joined, 0).rest_kind == "truncated":
             self._hold(text)  # the stream stopped inside this object: release() reports it
             return True
-        self.release(now, "the lines after it do not complete it", out)
+        self.release(now, "the lines after it do not complete it", append)
         return False
 
     def _emit_values(
-        self, text: str, values: Values, position: int, now: datetime, out: list[Message]
+        self, text: str, values: Values, position: int, now: datetime, append: Append
     ) -> None:
         """Emit the leading JSON objects of ``text``, then report or hold what is left.
 
@@ -196,14 +210,15 @@ class LineRecovery:
                         detail = "JSON values other than objects on this line"
                 rest_start = begin
                 break
-            out.append(
-                message_from_json(
-                    value,
-                    offset=position + utf8_length(text, 0, begin),
-                    nbytes=utf8_length(text, begin, end),
-                    received_at=now,
-                )
+            message = message_from_json(
+                value,
+                offset=position + utf8_length(text, 0, begin),
+                nbytes=utf8_length(text, begin, end),
+                received_at=now,
             )
+            if isinstance(message, ResultMessage):
+                self.last_result = message
+            append(message)
         if rest_start is None:
             return
         rest_offset = position + utf8_length(text, 0, rest_start)
@@ -226,7 +241,7 @@ class LineRecovery:
             excerpt = content.encode("utf-8", "surrogateescape")
             if reason != "truncated":
                 reason, detail = "invalid_utf8", "the stream ended inside a UTF-8 character"
-        out.append(
+        append(
             parse_error(reason, rest_offset, len(excerpt), excerpt=excerpt, detail=detail, now=now)
         )
 
@@ -235,4 +250,4 @@ class LineRecovery:
         self._held_length += utf8_length(text, 0, len(text)) + 1
 
 
-__all__ = ["BLANK", "LineRecovery", "parse_error"]
+__all__ = ["BLANK", "Append", "LineRecovery", "parse_error"]
