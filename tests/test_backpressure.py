@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import pytest
 import reactivex
+from conftest import TIMEOUT
 from fused_source import Batches
 from reactivex import abc
 from reactivex import operators as ops
@@ -46,8 +47,6 @@ on_error = ReactiveTest.on_error
 subscribe = ReactiveTest.subscribe
 
 _TState = TypeVar("_TState")
-
-TIMEOUT = 10.0  # seconds; only reached when a test fails
 
 
 class SlowDrainScheduler(TestScheduler):

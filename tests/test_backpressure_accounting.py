@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from conftest import TIMEOUT
 from fused_source import Batches
 from reactivex import Observable
 from reactivex.subject import Subject
@@ -21,7 +22,6 @@ from reactivex.testing import TestScheduler
 from rxclaude.backpressure import BackpressureStatistics, Policy, backpressure
 from rxclaude.backpressure.buffer import BoundedBuffer
 
-TIMEOUT = 30.0  # seconds; only reached when a test fails
 TRIALS = 200  # a dispose lands inside a batch in about 1 trial in 10
 BATCH = 64  # items per list on the fused path
 

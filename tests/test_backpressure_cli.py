@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from conftest import TIMEOUT
 from reactivex import Observable
 from reactivex import operators as ops
 from waiting import wait_until
@@ -32,7 +33,6 @@ from rxclaude.messages import Message
 from rxclaude.sources import from_cli
 
 CHILDREN = Path(__file__).parent / "children"
-TIMEOUT = 60.0  # seconds; only reached when a test fails
 
 
 def rxclaude_threads() -> set[threading.Thread]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import reactivex
+from conftest import TIMEOUT
 from reactivex import abc
 from reactivex import operators as ops
 from reactivex.disposable import Disposable
@@ -29,8 +30,6 @@ from rxclaude.backpressure import (
     SlowConsumer,
     backpressure,
 )
-
-TIMEOUT = 30.0  # seconds; only reached when a test fails
 
 
 def consumer_threads() -> set[threading.Thread]:

@@ -18,6 +18,7 @@ import psutil
 import pytest
 import reactivex
 import reactivex.operators as ops
+from conftest import TIMEOUT
 from reactivex import abc
 from reactivex.scheduler import NewThreadScheduler
 from reactivex.subject import Subject
@@ -27,8 +28,6 @@ from waiting import wait_until
 from rxclaude.sources import STDERR_TAIL_BYTES, CLIProcessError, from_cli
 
 CHILDREN = Path(__file__).parent / "children"
-TIMEOUT = 30.0
-"""Upper bound of every wait: reached only when the implementation is broken."""
 
 
 def child(script: str, *arguments: object) -> list[str]:

@@ -16,17 +16,15 @@ import termios
 import time
 
 from command_process import COMMAND
+from conftest import TIMEOUT
 
 from rxclaude import sample_path
-
-DEADLINE = 60.0
-"""Seconds to wait for the terminal to show something; only reached when a test fails."""
 
 
 def _read_until(fd: int, marker: bytes) -> bytes:
     """What the terminal shows until ``marker`` appears in it."""
     seen = b""
-    end = time.monotonic() + DEADLINE
+    end = time.monotonic() + TIMEOUT
     while marker not in seen:
         ready, _, _ = select.select([fd], [], [], max(end - time.monotonic(), 0))
         assert ready, f"{marker!r} not shown; the terminal shows {seen!r}"
@@ -79,7 +77,7 @@ def test_a_terminal_gets_colours_a_status_line_and_the_text_as_it_streams() -> N
         finally:
             os.close(terminal)
         stderr = process.stderr.read()
-        assert process.wait(DEADLINE) == 0, stderr
+        assert process.wait(TIMEOUT) == 0, stderr
     shown = early + late
     assert b"\x1b[" in shown  # colours and cursor movements
     assert " messages · ".encode() in shown  # the status line

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import reactivex
+from conftest import TIMEOUT
 from fused_source import Batches
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -25,8 +26,6 @@ from rxclaude.backpressure import Policy, backpressure
 from rxclaude.backpressure.buffer import BoundedBuffer
 from rxclaude.framing import FrameDecodeError, parse_json_frames
 from rxclaude.messages import Message, ParseError
-
-TIMEOUT = 10.0  # seconds; only reached when a test fails
 
 STREAM = (
     b'{"type":"system","subtype":"init","session_id":"s"}\n'

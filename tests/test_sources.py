@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import psutil
 import pytest
 import reactivex.operators as ops
+from conftest import TIMEOUT
 from hypothesis import given
 from hypothesis import strategies as st
 from reactivex import Observable
@@ -21,7 +22,6 @@ from rxclaude.sources import from_file, from_reader
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
-TIMEOUT = 30.0
 """Upper bound of every wait: reached only when the implementation is broken."""
 
 

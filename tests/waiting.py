@@ -7,8 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-DEADLINE = 60.0
-"""Seconds to wait for something that should happen; only reached when a test fails."""
+from conftest import TIMEOUT
+
+DEADLINE = TIMEOUT
+"""The shared ``conftest.TIMEOUT``, by the name the waiting helpers' users know."""
 
 
 def wait_until(condition: Callable[[], bool], deadline: float = DEADLINE) -> None:

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import psutil
 import pytest
+from conftest import TIMEOUT
 
 from .harness import CLIInvocation, can_isolate, cli_invocation
 from .sandbox import LAUNCHER_FAILED, environment_problems
-
-TIMEOUT = 60.0  # seconds; only reached when a test fails
 
 ASK_THE_FAKE_API = """
 import json, os, sys, urllib.request

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psutil
+from conftest import TIMEOUT
 from corpus_files import bundled_recordings
 from reactivex import Observable, abc
 
@@ -17,8 +18,6 @@ from rxclaude.backpressure import Backpressure
 
 SOAK_SCALE_VARIABLE = "RXCLAUDE_SOAK_SCALE"
 CHILDREN = Path(__file__).resolve().parents[1] / "children"
-DEADLINE = 60.0
-"""Seconds to wait for something that must happen: reached only when a test fails."""
 
 
 def soak_scale() -> float:
@@ -126,5 +125,5 @@ class Collector(abc.ObserverBase[Message]):
         self.completed = True
         self.done.set()
 
-    def wait(self, deadline: float = DEADLINE) -> None:
+    def wait(self, deadline: float = TIMEOUT) -> None:
         assert self.done.wait(deadline), f"the stream did not end within {deadline} s"

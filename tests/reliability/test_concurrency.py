@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 import reactivex.operators as ops
+from conftest import TIMEOUT
 from corpus_files import bundled_recordings, decode
 from reactivex import Observable
 from reactivex.scheduler import NewThreadScheduler
 
-from reliability.support import DEADLINE, Collector, child
+from reliability.support import Collector, child
 from rxclaude import (
     Kind,
     Message,
@@ -95,7 +96,7 @@ def test_sixteen_streams_at_once_count_exactly_into_one_shared_metrics(
         def meet_the_others(_: Message, first: threading.Event = first) -> None:
             if not first.is_set():
                 first.set()
-                barrier.wait(DEADLINE)
+                barrier.wait(TIMEOUT)
 
         router.register("*", meet_the_others)
         bp = backpressure(Policy.BLOCK, buffer_size=8)

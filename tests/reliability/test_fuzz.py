@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import reactivex
+from conftest import TIMEOUT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -56,8 +57,6 @@ from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES, MAX_NESTING_DEPTH
 from rxclaude.routing import HandlerError
 
 FRAMES = corpus_frames()
-DEADLINE = 30.0
-"""Seconds one example may take: a liveness bound, tens of times the usual time."""
 
 JUNK_LINES = [
     b"[SandboxDebug] sandbox ready",
@@ -97,7 +96,7 @@ def decode_in_chunks(
     )
     worker = threading.Thread(target=source.subscribe, args=(collector,), daemon=True)
     worker.start()
-    worker.join(DEADLINE)
+    worker.join(TIMEOUT)
     assert not worker.is_alive(), f"decoding {sum(map(len, chunks))} bytes hung"
     return collector, metrics
 
