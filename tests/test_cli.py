@@ -6,7 +6,6 @@ only keep a broken implementation from hanging the run.
 
 import os
 import pickle
-import queue
 import signal
 import sys
 import threading
@@ -18,8 +17,7 @@ import psutil
 import pytest
 import reactivex
 import reactivex.operators as ops
-from conftest import TIMEOUT
-from reactivex import abc
+from conftest import TIMEOUT, Recording
 from reactivex.scheduler import NewThreadScheduler
 from reactivex.subject import Subject
 from reactivex.testing import TestScheduler
@@ -56,47 +54,18 @@ def only_child() -> psutil.Process:
     return process
 
 
-class Recorder(abc.ObserverBase[bytes]):
-    """An observer that records what it receives and signals it with events."""
-
-    def __init__(self) -> None:
-        self.chunks: list[bytes] = []
-        self.chunk_queue: queue.SimpleQueue[bytes] = queue.SimpleQueue()
-        self.thread_names: set[str] = set()
-        self.error: Exception | None = None
-        self.completed = False
-        self.first_chunk = threading.Event()
-        self.done = threading.Event()
-
-    def on_next(self, chunk: bytes) -> None:
-        self.chunks.append(chunk)
-        self.chunk_queue.put(chunk)
-        self.thread_names.add(threading.current_thread().name)
-        self.first_chunk.set()
-
-    def on_error(self, error: Exception) -> None:
-        self.error = error
-        self.done.set()
-
-    def on_completed(self) -> None:
-        self.completed = True
-        self.done.set()
+class ByteRecording(Recording[bytes]):
+    """A ``Recording`` of chunks of bytes, which it joins as ``data``."""
 
     @property
     def data(self) -> bytes:
-        return b"".join(self.chunks)
-
-    def wait_done(self) -> None:
-        assert self.done.wait(TIMEOUT)
-
-    def wait_first_chunk(self) -> None:
-        assert self.first_chunk.wait(TIMEOUT)
+        return b"".join(self.items)
 
     def receive(self, expected: bytes) -> None:
         """Waits until the chunks received from now on add up to ``expected``."""
         received = b""
         while len(received) < len(expected):
-            received += self.chunk_queue.get(timeout=TIMEOUT)
+            received += self.take()
         assert received == expected
 
 
@@ -114,7 +83,7 @@ def no_leftovers() -> Iterator[None]:
 
 
 def test_exit_zero_completes_with_every_byte_on_the_reader_thread() -> None:
-    recorder = Recorder()
+    recorder = ByteRecording()
     from_cli(child("stderr_flood.py", os.devnull, 50, 0)).subscribe(recorder)
     recorder.wait_done()
     assert recorder.completed
@@ -124,7 +93,7 @@ def test_exit_zero_completes_with_every_byte_on_the_reader_thread() -> None:
 
 def test_nonzero_exit_delivers_every_chunk_then_cli_process_error() -> None:
     command = child("exit_with_partial_frame.py")
-    recorder = Recorder()
+    recorder = ByteRecording()
     from_cli(command).subscribe(recorder)
     recorder.wait_done()
     assert recorder.data == b'{"type":"system"}\n{"type":"assistant"}\n{"type":"res'
@@ -139,7 +108,7 @@ def test_nonzero_exit_delivers_every_chunk_then_cli_process_error() -> None:
 
 
 def test_child_killed_mid_frame_is_an_error_with_negative_returncode() -> None:
-    recorder = Recorder()
+    recorder = ByteRecording()
     from_cli(child("kill_self_mid_frame.py")).subscribe(recorder)
     recorder.wait_done()
     assert recorder.data == b'{"type":"system"}\n{"type":"assist'
@@ -151,7 +120,7 @@ def test_child_killed_mid_frame_is_an_error_with_negative_returncode() -> None:
 def test_stderr_keeps_only_the_last_64_kib(tmp_path: Path) -> None:
     stderr_content = numbered_lines(1_000_000)
     (tmp_path / "stderr").write_bytes(stderr_content)
-    recorder = Recorder()
+    recorder = ByteRecording()
     from_cli(child("stderr_flood.py", tmp_path / "stderr", 4, 1)).subscribe(recorder)
     recorder.wait_done()
     assert isinstance(recorder.error, CLIProcessError)
@@ -161,7 +130,7 @@ def test_stderr_keeps_only_the_last_64_kib(tmp_path: Path) -> None:
 
 def test_stderr_flood_with_slow_stdout_does_not_deadlock(tmp_path: Path) -> None:
     (tmp_path / "stderr").write_bytes(numbered_lines(10_000_000))
-    recorder = Recorder()
+    recorder = ByteRecording()
     from_cli(child("stderr_flood.py", tmp_path / "stderr", 20, 0)).subscribe(recorder)
     recorder.wait_done()
     assert recorder.completed
@@ -170,7 +139,7 @@ def test_stderr_flood_with_slow_stdout_does_not_deadlock(tmp_path: Path) -> None
 
 def test_missing_executable_is_an_error_not_a_raise() -> None:
     source = from_cli(["/nonexistent/rxclaude-test-executable", "-p"])
-    recorder = Recorder()
+    recorder = ByteRecording()
     source.subscribe(recorder)
     assert isinstance(recorder.error, FileNotFoundError)
     assert cli_threads() == []
@@ -232,7 +201,7 @@ def test_input_the_child_does_not_read_is_not_an_error() -> None:
 
 def test_input_observable_feeds_stdin_turn_by_turn() -> None:
     turns: Subject[bytes] = Subject()
-    recorder = Recorder()
+    recorder = ByteRecording()
     from_cli(["cat"], input=turns).subscribe(recorder)
     turns.on_next(b'{"turn":1}\n')
     recorder.receive(b'{"turn":1}\n')
@@ -245,7 +214,7 @@ def test_input_observable_feeds_stdin_turn_by_turn() -> None:
 
 def test_input_observable_error_ends_the_process_and_the_output() -> None:
     turns: Subject[bytes] = Subject()
-    recorder = Recorder()
+    recorder = ByteRecording()
     from_cli(["cat"], input=turns).subscribe(recorder)
     turns.on_next(b"hello\n")
     recorder.receive(b"hello\n")
@@ -257,7 +226,7 @@ def test_input_observable_error_ends_the_process_and_the_output() -> None:
 
 def test_input_observable_erroring_at_once_is_the_output_error() -> None:
     failure = ValueError("no input")
-    recorder = Recorder()
+    recorder = ByteRecording()
     from_cli(["cat"], input=reactivex.throw(failure)).subscribe(recorder)
     recorder.wait_done()
     assert recorder.error is failure
@@ -270,7 +239,7 @@ def test_a_blocked_consumer_holds_the_spool_and_the_child_finishes() -> None:
     size = 4_000_000
     writer = [sys.executable, "-c", f"import sys; sys.stdout.buffer.write(b'x' * {size})"]
     release = threading.Event()
-    recorder = Recorder()
+    recorder = ByteRecording()
 
     def block_on_first_chunk(chunk: bytes) -> None:
         recorder.on_next(chunk)
@@ -278,13 +247,13 @@ def test_a_blocked_consumer_holds_the_spool_and_the_child_finishes() -> None:
 
     source = from_cli(writer, spool_memory=1 << 20)
     source.subscribe(block_on_first_chunk, recorder.on_error, recorder.on_completed)
-    recorder.wait_first_chunk()
+    recorder.wait_first()
     # The pipe is drained while on_next blocks: the child writes everything and exits.
     assert only_child().wait(timeout=TIMEOUT) == 0
     wait_until(lambda: source.statistics().received_bytes == size)
     held = source.statistics()
-    assert len(recorder.chunks) == 1
-    assert held.held_bytes == size - len(recorder.chunks[0])
+    assert len(recorder.items) == 1
+    assert held.held_bytes == size - len(recorder.items[0])
     assert held.disk_bytes > 0 and held.memory_bytes <= 1 << 20
     release.set()
     recorder.wait_done()
@@ -299,25 +268,25 @@ def test_a_blocked_consumer_holds_the_spool_and_the_child_finishes() -> None:
 
 def test_dispose_ends_a_child_that_writes_forever() -> None:
     threads_before = threading.active_count()
-    recorder = Recorder()
+    recorder = ByteRecording()
     subscription = from_cli(["yes"]).subscribe(recorder)
-    recorder.wait_first_chunk()
+    recorder.wait_first()
     subscription.dispose()
-    received = len(recorder.chunks)
+    received = len(recorder.items)
     assert psutil.Process().children() == []
     assert cli_threads() == []
     assert threading.active_count() == threads_before
-    assert len(recorder.chunks) == received
+    assert len(recorder.items) == received
     assert not recorder.done.is_set()
 
 
 def test_dispose_from_inside_on_next_reaps_the_child() -> None:
-    recorder = Recorder()
+    recorder = ByteRecording()
     from_cli(["yes"], chunk_size=10).pipe(ops.take(3)).subscribe(recorder)
     recorder.wait_done()
     join_cli_threads()
     assert recorder.completed
-    assert len(recorder.chunks) == 3
+    assert len(recorder.items) == 3
     assert psutil.Process().children() == []
 
 
@@ -349,7 +318,7 @@ def test_dispose_from_another_thread_waits_for_an_on_next_in_progress() -> None:
 
 def test_a_child_ignoring_sigterm_is_killed_after_the_grace() -> None:
     grace = 0.3
-    recorder = Recorder()
+    recorder = ByteRecording()
     subscription = from_cli(child("ignore_sigterm.py"), terminate_timeout=grace).subscribe(recorder)
     recorder.receive(b"ready\n")
     started = time.monotonic()
@@ -359,21 +328,21 @@ def test_a_child_ignoring_sigterm_is_killed_after_the_grace() -> None:
 
 
 def test_dispose_of_a_silent_child_returns_promptly() -> None:
-    recorder = Recorder()
+    recorder = ByteRecording()
     subscription = from_cli(child("sleep_forever.py"), terminate_timeout=TIMEOUT).subscribe(
         recorder
     )
     started = time.monotonic()
     subscription.dispose()
     assert time.monotonic() - started < TIMEOUT / 2
-    assert recorder.chunks == []
+    assert recorder.items == []
     assert not recorder.done.is_set()
 
 
 def test_dispose_ends_the_whole_process_group() -> None:
-    recorder = Recorder()
+    recorder = ByteRecording()
     subscription = from_cli(child("spawn_grandchild.py")).subscribe(recorder)
-    recorder.wait_first_chunk()
+    recorder.wait_first()
     assert int(recorder.data) > 0
     # The grandchild shares stdout and only ever waits for a signal: stdout reaches its
     # end, and disposing returns, only once the signal to the group has ended it too.
@@ -388,9 +357,9 @@ def test_dispose_ends_the_whole_process_group() -> None:
 
 def test_the_read_loop_runs_on_the_given_scheduler() -> None:
     scheduler = TestScheduler()
-    recorder = Recorder()
+    recorder = ByteRecording()
     from_cli(child("stderr_flood.py", os.devnull, 3, 0), scheduler=scheduler).subscribe(recorder)
-    assert recorder.chunks == []
+    assert recorder.items == []
     scheduler.start()
     assert recorder.completed
     assert recorder.data == b'{"line":0}\n{"line":1}\n{"line":2}\n'
@@ -399,24 +368,24 @@ def test_the_read_loop_runs_on_the_given_scheduler() -> None:
 
 def test_dispose_before_the_scheduled_loop_runs_releases_everything() -> None:
     scheduler = TestScheduler()
-    recorder = Recorder()
+    recorder = ByteRecording()
     subscription = from_cli(["yes"], scheduler=scheduler).subscribe(recorder)
     subscription.dispose()
     assert psutil.Process().children() == []
     scheduler.start()
-    assert recorder.chunks == []
+    assert recorder.items == []
     assert not recorder.done.is_set()
 
 
 def test_dispose_waits_for_a_loop_running_on_a_scheduler_thread() -> None:
-    recorder = Recorder()
+    recorder = ByteRecording()
     subscription = from_cli(["yes"], scheduler=NewThreadScheduler()).subscribe(recorder)
-    recorder.wait_first_chunk()
+    recorder.wait_first()
     subscription.dispose()
-    received = len(recorder.chunks)
+    received = len(recorder.items)
     assert psutil.Process().children() == []
     assert recorder.thread_names.isdisjoint({"rxclaude-cli-stdout", "MainThread"})
-    assert len(recorder.chunks) == received
+    assert len(recorder.items) == received
 
 
 # -- many cycles -----------------------------------------------------------------------
@@ -426,12 +395,12 @@ def test_a_thousand_subscribe_dispose_cycles_leave_nothing_behind() -> None:
     threads_before = threading.active_count()
     fds_before = psutil.Process().num_fds()
     for cycle in range(1000):
-        recorder = Recorder()
+        recorder = ByteRecording()
         kind = cycle % 4
         if kind in (0, 1):
             subscription = from_cli(["yes"]).subscribe(recorder)
             if kind == 1:
-                recorder.wait_first_chunk()
+                recorder.wait_first()
         else:
             turns: Subject[bytes] = Subject()
             subscription = from_cli(["cat"], input=turns).subscribe(recorder)
