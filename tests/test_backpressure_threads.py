@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import random
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import reactivex
-from conftest import TIMEOUT
+from conftest import TIMEOUT, Recording
 from reactivex import abc
 from reactivex import operators as ops
 from reactivex.disposable import Disposable
@@ -49,26 +48,17 @@ def join_all(threads: set[threading.Thread]) -> None:
         assert not thread.is_alive(), f"{thread.name} still running"
 
 
-@dataclass
-class Recorder:
-    """A consumer that records items and the terminal signal, optionally doing busy work."""
+class BusyRecording(Recording[Any]):
+    """A ``Recording`` that does ``work`` steps of busy work per item: a slower consumer."""
 
-    work: int = 0
-    items: list[Any] = field(default_factory=list)
-    errors: list[Exception] = field(default_factory=list)
-    done: threading.Event = field(default_factory=threading.Event)
+    def __init__(self, work: int) -> None:
+        super().__init__()
+        self.work = work
 
-    def on_next(self, item: Any) -> None:
-        self.items.append(item)
+    def on_next(self, value: Any) -> None:
+        super().on_next(value)
         for _ in range(self.work):
             pass
-
-    def on_error(self, error: Exception) -> None:
-        self.errors.append(error)
-        self.done.set()
-
-    def on_completed(self) -> None:
-        self.done.set()
 
 
 def test_backpressure_block_million_items_arrive_in_order_within_bound() -> None:
@@ -116,7 +106,7 @@ def test_backpressure_block_many_producers_keep_their_own_order() -> None:
     producers, per_producer = 4, 25_000
     subject: Subject[tuple[int, int]] = Subject()
     bp = backpressure(Policy.BLOCK, buffer_size=16)
-    consumer = Recorder(work=20)
+    consumer = BusyRecording(work=20)
     subject.pipe(bp).subscribe(consumer.on_next, consumer.on_error, consumer.on_completed)
 
     def produce(name: int) -> None:
@@ -143,7 +133,7 @@ def test_backpressure_drop_policies_reconcile_under_a_fast_producer(policy: Poli
     subject: Subject[int] = Subject()
     dropped: list[int] = []
     bp = backpressure(policy, buffer_size=32, on_drop=dropped.append)
-    consumer = Recorder(work=50)
+    consumer = BusyRecording(work=50)
     subject.pipe(bp).subscribe(consumer.on_next, consumer.on_error, consumer.on_completed)
 
     producer = threading.Thread(target=produce_range, args=(subject, count))
@@ -162,7 +152,7 @@ def test_backpressure_drop_policies_reconcile_under_a_fast_producer(policy: Poli
 def test_backpressure_error_policy_under_a_fast_producer() -> None:
     subject: Subject[int] = Subject()
     bp = backpressure(Policy.ERROR, buffer_size=8)
-    consumer = Recorder(work=2_000)
+    consumer = BusyRecording(work=2_000)
     subject.pipe(bp).subscribe(consumer.on_next, consumer.on_error, consumer.on_completed)
 
     for item in range(100_000):
@@ -222,7 +212,7 @@ def test_backpressure_raising_consumer_ends_the_stream_with_its_error(threaded: 
     pool = None if threaded else ThreadPoolScheduler(2)
     bp = backpressure(Policy.BLOCK, buffer_size=4, scheduler=pool)
     holding, release = threading.Event(), threading.Event()
-    recorder = Recorder()
+    recorder = Recording[int]()
     failure = HandlingFailedError("handler broke on item 0")
     before = consumer_threads()
 
@@ -271,7 +261,7 @@ def test_backpressure_no_error_downstream_once_a_dispose_has_begun() -> None:
 
     bp = backpressure(Policy.BLOCK, buffer_size=4)
     holding, release = threading.Event(), threading.Event()
-    recorder = Recorder()
+    recorder = Recording[int]()
     before = consumer_threads()
 
     def fail_on_first(_item: int) -> None:
@@ -304,7 +294,7 @@ def test_backpressure_no_error_downstream_once_a_dispose_has_begun() -> None:
 def test_backpressure_downstream_take_disposes_mid_stream() -> None:
     subject: Subject[int] = Subject()
     bp = backpressure(Policy.BLOCK, buffer_size=16)
-    consumer = Recorder(work=20)
+    consumer = BusyRecording(work=20)
     before = consumer_threads()
     subject.pipe(bp, ops.take(1_000)).subscribe(
         consumer.on_next, consumer.on_error, consumer.on_completed
@@ -332,7 +322,7 @@ def run_bursts(policy: Policy, randomness: random.Random) -> None:
     """A producer thread sends random bursts with random pauses to a random consumer."""
     subject: Subject[int] = Subject()
     bp = backpressure(policy, buffer_size=randomness.randint(1, 64))
-    consumer = Recorder(work=randomness.randint(0, 200))
+    consumer = BusyRecording(work=randomness.randint(0, 200))
     subject.pipe(bp).subscribe(consumer.on_next, consumer.on_error, consumer.on_completed)
     bursts = [randomness.randint(1, 500) for _ in range(40)]
     pauses = [randomness.randint(0, 2_000) for _ in range(40)]
@@ -377,7 +367,7 @@ def test_backpressure_slow_consumer_events_on_the_wall_clock() -> None:
     reported = {kind: threading.Event() for kind in BackpressureEventKind}
     bp.events.subscribe(lambda event: reported[event.kind].set())
     release = threading.Event()
-    consumer = Recorder()
+    consumer = Recording[int]()
 
     def held(item: int) -> None:
         release.wait(TIMEOUT)
@@ -405,7 +395,7 @@ def test_backpressure_block_with_a_steadily_slow_consumer_is_reported_slow() -> 
     )
     reported = {kind: threading.Event() for kind in BackpressureEventKind}
     bp.events.subscribe(lambda event: reported[event.kind].set())
-    consumer = Recorder()
+    consumer = Recording[int]()
     io_wait = threading.Event()
 
     def slow(item: int) -> None:
@@ -427,7 +417,7 @@ def test_backpressure_block_with_a_steadily_slow_consumer_is_reported_slow() -> 
 def test_backpressure_block_draining_on_a_thread_pool() -> None:
     subject: Subject[int] = Subject()
     bp = backpressure(Policy.BLOCK, buffer_size=4, scheduler=ThreadPoolScheduler(2))
-    consumer = Recorder(work=20)
+    consumer = BusyRecording(work=20)
     subject.pipe(bp).subscribe(consumer.on_next, consumer.on_error, consumer.on_completed)
 
     produce_range(subject, 20_000)
@@ -444,7 +434,7 @@ def test_backpressure_adaptive_on_the_wall_clock() -> None:
         Policy.BLOCK, buffer_size=2, adaptive=Adaptive(min_size=2, max_size=16, window=0.02)
     )
     release = threading.Event()
-    consumer = Recorder()
+    consumer = Recording[int]()
 
     def held(item: int) -> None:
         release.wait(TIMEOUT)
@@ -465,7 +455,7 @@ def test_backpressure_adaptive_on_the_wall_clock() -> None:
 
 def test_backpressure_operator_object_reports_latest_subscription() -> None:
     bp: Backpressure = backpressure(Policy.DROP_NEWEST, buffer_size=4)
-    first, second = Recorder(), Recorder()
+    first, second = Recording[int](), Recording[int]()
     subject: Subject[int] = Subject()
     subject.pipe(bp).subscribe(first.on_next, first.on_error, first.on_completed)
     subject.on_next(1)
