@@ -62,9 +62,9 @@ def parse_json_frames(
 
     .. code-block:: text
 
-        chunks:   -b'{"type":"a'-b'"}\\n[junk\\n{"ty'-b'pe":"b"}'-|
+        source:  -b'{"type":"a'-b'"}\\n[junk\\n{"ty'-b'pe":"b"}'-|
         parse_json_frames()
-        messages: ------------Msg(a)-ParseError----------------Msg(b)|
+        result:  ------------Msg(a)-ParseError----------------Msg(b)|
 
     Args:
         max_frame_bytes: longer lines become one ``frame_too_large`` error each,
