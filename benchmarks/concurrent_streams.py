@@ -23,8 +23,9 @@ from typing import Any
 from benchmarks.common import MB, BenchmarkError, full_pipeline
 from rxclaude import StreamMetrics, from_cli
 
-THREADS_PER_STREAM = 3
-"""from_cli's stdout reader and stderr drain, and backpressure's consumer."""
+THREADS_PER_STREAM = 4
+"""from_cli's pipe drain, its delivery thread and its stderr drain, and backpressure's
+consumer."""
 THREAD_SAMPLE_INTERVAL_S = 0.001
 
 

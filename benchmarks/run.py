@@ -506,7 +506,7 @@ def _print_concurrent_details(details: dict[str, Any]) -> None:
         f"            peak {details['peak_threads']} OS threads (psutil, sampled every 1 ms in "
         f"the untimed check run); expected {details['expected_peak_threads']} = "
         f"{details['threads_before']} before + {details['streams']} x "
-        f"{details['threads_per_stream']} (from_cli stdout reader and stderr drain, "
+        f"{details['threads_per_stream']} (from_cli pipe drain, delivery and stderr drain, "
         "backpressure consumer)"
     )
 
