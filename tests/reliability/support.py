@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psutil
-from conftest import TIMEOUT
+from conftest import TIMEOUT, Recording
 from corpus_files import bundled_recordings
-from reactivex import Observable, abc
+from reactivex import Observable
 
 from rxclaude import Message, Router, StreamMetrics, measure, parse_json_frames, route_by_type
 from rxclaude.backpressure import Backpressure
@@ -102,28 +102,17 @@ def is_zombie(process: psutil.Process) -> bool:
 # -- observing a stream ---------------------------------------------------------------
 
 
-class Collector(abc.ObserverBase[Message]):
-    """Records a stream's items and how it ended; ``done`` is set when it ends."""
+class Collector(Recording[Message]):
+    """A ``Recording`` of a stream's messages that also calls ``on_item`` with each one."""
 
     def __init__(self, on_item: Callable[[Message], None] | None = None) -> None:
-        self.items: list[Message] = []
-        self.error: Exception | None = None
-        self.completed = False
-        self.done = threading.Event()
+        super().__init__()
         self._on_item = on_item
 
     def on_next(self, value: Message) -> None:
-        self.items.append(value)
+        super().on_next(value)
         if self._on_item is not None:
             self._on_item(value)
 
-    def on_error(self, error: Exception) -> None:
-        self.error = error
-        self.done.set()
-
-    def on_completed(self) -> None:
-        self.completed = True
-        self.done.set()
-
     def wait(self, deadline: float = TIMEOUT) -> None:
-        assert self.done.wait(deadline), f"the stream did not end within {deadline} s"
+        self.wait_done(deadline)
