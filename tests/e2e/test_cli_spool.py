@@ -26,12 +26,13 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
+from conftest import Recording
 from reactivex import operators as ops
 from waiting import DEADLINE, wait_until
 
@@ -104,31 +105,23 @@ class Frame:
         )
 
 
-@dataclass
-class Recorder:
-    """Counts the chunks from the source and records the frames of one subscription."""
+class RunRecording(Recording[Frame]):
+    """A ``Recording`` of the frames of one subscription, which also counts the chunks
+    from the source."""
 
-    stream_bytes: int = 0
-    frames: list[Frame] = field(default_factory=list)
-    error: Exception | None = None
-    done: threading.Event = field(default_factory=threading.Event)
+    def __init__(self) -> None:
+        super().__init__()
+        self.stream_bytes = 0
 
     def count(self, chunk: bytes) -> None:
         self.stream_bytes += len(chunk)
 
     def record(self, message: Message) -> None:
-        self.frames.append(Frame.of(message))
-
-    def on_error(self, error: Exception) -> None:
-        self.error = error
-        self.done.set()
-
-    def on_completed(self) -> None:
-        self.done.set()
+        self.on_next(Frame.of(message))
 
     def wait(self) -> list[Frame]:
-        assert self.done.wait(DEADLINE), f"the run had not ended ({len(self.frames)} frames)"
-        return self.frames
+        self.wait_done()
+        return self.items
 
 
 @dataclass(frozen=True)
@@ -142,7 +135,7 @@ class Reference:
 
 def reference_run(scenario: str, workdir: Path) -> Reference:
     invocation = invocation_of(scenario, workdir)
-    recorder = Recorder()
+    recorder = RunRecording()
     source = from_cli(invocation.argv, cwd=invocation.cwd, env=invocation.env)
     subscription = source.pipe(
         ops.do_action(recorder.count), parse_json_frames(), ops.do_action(recorder.record)
@@ -313,12 +306,12 @@ def held_run(
     process has exited, then lets everything through."""
     invocation = invocation_of(scenario, workdir)
     holding, release = threading.Event(), threading.Event()
-    recorder = Recorder()
+    recorder = RunRecording()
     bp = backpressure(Policy.BLOCK, buffer_size=BUFFER_SIZE)
 
     def hold(message: Message) -> None:
         recorder.record(message)
-        if len(recorder.frames) == HOLD_AT:
+        if len(recorder.items) == HOLD_AT:
             holding.set()
             assert release.wait(DEADLINE), "the consumer was never released"
 
