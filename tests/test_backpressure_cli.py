@@ -11,12 +11,11 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
 import pytest
-from conftest import TIMEOUT
+from conftest import TIMEOUT, Recording
 from reactivex import Observable
 from reactivex import operators as ops
 from waiting import wait_until
@@ -62,26 +61,22 @@ def sequence_number(message: Message) -> int:
     return seq
 
 
-@dataclass
-class SequenceChecker:
-    """Consumes messages, recording their sequence numbers; may spin a little per message."""
+class SequenceChecker(Recording[Message]):
+    """A ``Recording`` of messages that may spin a little per message; ``received`` are
+    their sequence numbers."""
 
-    work: int = 0
-    received: list[int] = field(default_factory=list)
-    errors: list[Exception] = field(default_factory=list)
-    done: threading.Event = field(default_factory=threading.Event)
+    def __init__(self, work: int = 0) -> None:
+        super().__init__()
+        self.work = work
 
-    def on_next(self, message: Message) -> None:
-        self.received.append(sequence_number(message))
+    def on_next(self, value: Message) -> None:
+        super().on_next(value)
         for _ in range(self.work):
             pass
 
-    def on_error(self, error: Exception) -> None:
-        self.errors.append(error)
-        self.done.set()
-
-    def on_completed(self) -> None:
-        self.done.set()
+    @property
+    def received(self) -> list[int]:
+        return [sequence_number(message) for message in self.items]
 
 
 def assert_reconciled(bp: Backpressure, received: list[int]) -> None:
@@ -102,7 +97,7 @@ def test_backpressure_block_holds_its_producer_while_a_child_floods() -> None:
 
     def hold_first(message: Message) -> None:
         checker.on_next(message)
-        if len(checker.received) == 1:
+        if len(checker.items) == 1:
             holding.set()
             release.wait(TIMEOUT)
 
@@ -166,7 +161,7 @@ def test_backpressure_dispose_mid_stream_ends_child_and_threads(policy: Policy) 
 
     def count_to_enough(message: Message) -> None:
         checker.on_next(message)
-        if len(checker.received) == 5_000:
+        if len(checker.items) == 5_000:
             enough.set()
 
     subscription = (
