@@ -12,10 +12,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import psutil
 import pytest
 import reactivex
+from conftest import Recording
 from reactivex import operators as ops
 from reactivex.scheduler import NewThreadScheduler
 from test_spool import descriptors_into
@@ -37,10 +39,26 @@ from rxclaude.sources import STRAGGLER_TIMEOUT
 
 CHILDREN = Path(__file__).parent / "children"
 MIB = 1 << 20
+_T = TypeVar("_T")
 
 
 def child(script: str, *arguments: object) -> list[str]:
     return [sys.executable, str(CHILDREN / script), *map(str, arguments)]
+
+
+class HoldFirst(Recording[_T]):
+    """Records a stream and holds its delivering thread in the first item until
+    ``release`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def on_next(self, value: _T) -> None:
+        first = not self.first_item.is_set()
+        super().on_next(value)
+        if first:
+            assert self.release.wait(DEADLINE)
 
 
 class HeldBytes:
@@ -129,20 +147,7 @@ def frame_writer(count: int, size: int) -> list[str]:
 
 def test_max_spool_bytes_ends_the_stream_after_every_frame_that_fits(tmp_path: Path) -> None:
     count, size, limit = 4000, 1000, 1_000_500
-    delivered: list[Message] = []
-    holding, release, done = threading.Event(), threading.Event(), threading.Event()
-    errors: list[Exception] = []
-
-    def hold_first(message: Message) -> None:
-        delivered.append(message)
-        if not holding.is_set():
-            holding.set()
-            assert release.wait(DEADLINE)
-
-    def on_error(error: Exception) -> None:
-        errors.append(error)
-        done.set()
-
+    consumer: HoldFirst[Message] = HoldFirst()
     source = from_cli(
         frame_writer(count, size),
         spool_memory=64 * 1024,
@@ -150,21 +155,21 @@ def test_max_spool_bytes_ends_the_stream_after_every_frame_that_fits(tmp_path: P
         max_spool_bytes=limit,
     )
     buffer = backpressure(Policy.BLOCK, buffer_size=4)
-    source.pipe(parse_json_frames(), buffer).subscribe(hold_first, on_error, done.set)
-    assert holding.wait(DEADLINE)
+    source.pipe(parse_json_frames(), buffer).subscribe(consumer)
+    assert consumer.first_item.wait(DEADLINE)
     wait_until(lambda: source.statistics().received_bytes >= limit)
-    release.set()
-    assert done.wait(DEADLINE)
-    (error,) = errors
+    consumer.release.set()
+    consumer.wait_done()
+    (error,) = consumer.errors
     assert isinstance(error, SpoolFullError)
     assert error.max_bytes == limit
     kept = source.statistics().received_bytes
     assert error.received_bytes == kept
     # Everything held (the limit) plus what had been taken before the hold began.
     assert limit <= kept <= limit + 2 * 65536 + 4 * size
-    frames = [message for message in delivered if not isinstance(message, ParseError)]
+    frames = [message for message in consumer.items if not isinstance(message, ParseError)]
     assert [(message.raw or {}).get("n") for message in frames] == list(range(kept // size))
-    cut = [message for message in delivered if isinstance(message, ParseError)]
+    cut = [message for message in consumer.items if isinstance(message, ParseError)]
     assert [error.reason for error in cut] == (["truncated"] if kept % size else [])
     assert psutil.Process().children() == []  # the writer was stopped
     assert descriptors_into(tmp_path) == []
@@ -323,29 +328,16 @@ def test_from_reader_with_a_spool_lets_the_writer_finish_while_the_consumer_is_h
 def test_from_reader_spool_full_is_an_error_after_the_bytes_that_fit() -> None:
     reader = io.BytesIO(b"0123456789" * 100)
     source = from_reader(reader, 7, spool=True, spool_memory=16, max_spool_bytes=25)
-    holding, release, done = threading.Event(), threading.Event(), threading.Event()
-    received: list[bytes] = []
-    errors: list[Exception] = []
-
-    def hold_first(chunk: bytes) -> None:
-        received.append(chunk)
-        if not holding.is_set():
-            holding.set()
-            assert release.wait(DEADLINE)
-
-    def on_error(error: Exception) -> None:
-        errors.append(error)
-        done.set()
-
-    source.subscribe(hold_first, on_error, done.set, scheduler=NewThreadScheduler())
-    assert holding.wait(DEADLINE)
+    consumer: HoldFirst[bytes] = HoldFirst()
+    source.subscribe(consumer, scheduler=NewThreadScheduler())
+    assert consumer.first_item.wait(DEADLINE)
     wait_until(lambda: not [t for t in threading.enumerate() if t.name == "rxclaude-reader-drain"])
     figures = source.statistics()
     assert figures.peak_bytes == 25  # the limit, reached: the drain stopped
-    release.set()
-    assert done.wait(DEADLINE)
-    assert [type(error) for error in errors] == [SpoolFullError]
-    assert b"".join(received) == (b"0123456789" * 100)[: figures.received_bytes]
+    consumer.release.set()
+    consumer.wait_done()
+    assert [type(error) for error in consumer.errors] == [SpoolFullError]
+    assert b"".join(consumer.items) == (b"0123456789" * 100)[: figures.received_bytes]
 
 
 def test_from_reader_without_a_spool_is_a_plain_observable() -> None:
