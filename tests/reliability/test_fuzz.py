@@ -463,7 +463,7 @@ def test_mutated_frames_never_make_accessors_or_builtin_handlers_raise(
 
 MANY_LINES_SCRIPT = """
 import sys
-from rxclaude import FrameDecoder
+from rxclaude.framing import FrameDecoder
 from datetime import datetime, timezone
 lines = int(sys.argv[1])
 stream = b'{"type":"x",\\n' + b'"k":1,\\n' * lines + b'"z":0}\\n{"type":"b"}\\n'
