@@ -30,6 +30,7 @@ __all__ = [
     "milliseconds",
     "plural",
     "safe",
+    "safe_json",
     "shorten",
     "styled",
 ]
@@ -45,17 +46,36 @@ STYLE_THINKING = "dim italic"
 STYLE_DONE = "bold green"
 STYLE_NOTE = "dim"
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_UNSAFE = (
+    "\x00-\x08\x0b-\x1f\x7f-\x9f"  # C0 but newline and tab, DEL, C1 (U+009B is a CSI)
+    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidi marks, embeddings, isolates
+    "\ud800-\udfff"  # lone surrogates
+)
+_CONTROL = re.compile(f"[{_UNSAFE}]")
 
 
 def _visible(match: re.Match[str]) -> str:
     code = ord(match.group())
-    return "␡" if code == 0x7F else chr(0x2400 + code)
+    if code < 0x20:
+        return chr(0x2400 + code)  # the Control Pictures block: ␛ for ESC, ␀ for NUL
+    return "␡" if code == 0x7F else f"\\u{code:04x}"
 
 
 def safe(text: str) -> str:
-    """``text`` with control characters (escape codes…) shown as symbols, never run."""
+    """``text`` with what a terminal would act on shown instead: C0 controls (escape codes
+    among them) as symbols, DEL as ␡; C1 controls, bidi controls and lone surrogates as
+    ``\\uXXXX``. Newlines and tabs stay."""
     return _CONTROL.sub(_visible, text)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def safe_json(text: str) -> str:
+    """JSON text with the characters :func:`safe` neutralises written as ``\\uXXXX``
+    escapes (inside JSON strings, where they can only be, that is the same JSON value)."""
+    return _CONTROL.sub(_json_escape, text)
 
 
 def styled(text: str, style: str = "") -> Text:

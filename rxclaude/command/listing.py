@@ -15,7 +15,7 @@ from pathlib import Path
 import reactivex
 
 from rxclaude._samples import sample_names, sample_path
-from rxclaude.command.format import json_snippet, shorten
+from rxclaude.command.format import json_snippet, safe, shorten
 from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES, parse_json_frames
 from rxclaude.messages import (
     AssistantMessage,
@@ -89,15 +89,16 @@ def summarise(
         counts[kind] += 1
         total_bytes += message.nbytes
         if listing:
-            print(f"{message.offset:>9} {message.nbytes:>8}  {kind:<34} {describe(message)}")
+            line = f"{message.offset:>9} {message.nbytes:>8}  {kind:<34} {describe(message)}"
+            print(safe(line))
 
     def failed(error: Exception) -> None:
         if isinstance(error, BrokenPipeError):
             raise error  # our own output was closed: the command stops quietly
-        print(f"error: {error}", file=sys.stderr)
+        print(safe(f"error: {error}"), file=sys.stderr)
         counts["<stream error>"] += 1
 
-    print(f"== {name}")
+    print(safe(f"== {name}"))
     if listing:
         print(f"{'offset':>9} {'bytes':>8}  {'type/subtype':<34} content")
     source.pipe(parse_json_frames(max_frame_bytes=max_frame_bytes)).subscribe(show, failed)
@@ -109,7 +110,7 @@ def summarise(
         f"{elapsed * 1000:.1f} ms"
     )
     for kind, count in sorted(counts.items()):
-        print(f"   {count:>6}  {kind}")
+        print(safe(f"   {count:>6}  {kind}"))
     return counts
 
 

@@ -58,7 +58,7 @@ from typing import Any, NamedTuple
 from rich.console import Console
 from rich.table import Table
 
-from rxclaude.command.format import dollars, milliseconds, plural, styled
+from rxclaude.command.format import dollars, milliseconds, plural, safe_json, styled
 from rxclaude.command.session import Session
 from rxclaude.messages import ParseError
 from rxclaude.sources import SpoolStatistics
@@ -194,8 +194,8 @@ def _tools(session: Session) -> Document:
 
 
 def to_json(document: Document) -> str:
-    """The document as indented JSON."""
-    return json.dumps(document, indent=2, ensure_ascii=False)
+    """The document as indented JSON, with nothing a terminal would act on left raw."""
+    return safe_json(json.dumps(document, indent=2, ensure_ascii=False))
 
 
 def _total(total: int, counts: dict[str, int]) -> str:

@@ -1,0 +1,144 @@
+"""No character a terminal would act on reaches the command's output, whatever the stream
+puts in any field the command prints: C0 controls but newline and tab, DEL, C1 controls,
+bidi controls and lone surrogates (issue #13, item 1)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rxclaude.command import main
+
+UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+HOSTILE = st.text(
+    alphabet=st.sampled_from(
+        [
+            "a",
+            " ",
+            "\n",
+            "\t",
+            "\x1b",
+            "\x07",
+            "\x00",
+            "\x7f",
+            "\x9b",
+            "\x9c",
+            "\x9d",
+            "\u202e",
+            "\u2066",
+            "\u200f",
+            "\u061c",
+            "\ud800",
+            "\udfff",
+            "]",
+            "[",
+            "é",
+        ]
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+def recording(text: str) -> bytes:
+    """A stream with ``text`` in every field the commands print."""
+    session = {"session_id": text, "uuid": text}
+    frames = [
+        {
+            "type": "system",
+            "subtype": "init",
+            "model": text,
+            "cwd": text,
+            "tools": [text],
+            **session,
+        },
+        {"type": "system", "subtype": text, **session},
+        {
+            "type": "assistant",
+            "message": {
+                "id": text,
+                "model": text,
+                "content": [
+                    {"type": "text", "text": text},
+                    {"type": "thinking", "thinking": text},
+                    {"type": "tool_use", "id": "t1", "name": text, "input": {text: text}},
+                ],
+            },
+            **session,
+        },
+        {
+            "type": "user",
+            "message": {
+                "content": [
+                    {"type": "tool_result", "tool_use_id": "t1", "content": text, "is_error": True},
+                ]
+            },
+            **session,
+        },
+        {"type": text, **session},
+        {
+            "type": "result",
+            "subtype": text,
+            "is_error": True,
+            "result": text,
+            "errors": [text],
+            "stop_reason": text,
+            "terminal_reason": text,
+            **session,
+        },
+    ]
+    lines = [
+        json.dumps(frame, ensure_ascii=False).encode("utf-8", "surrogatepass") for frame in frames
+    ]
+    junk = text.encode("utf-8", "surrogatepass")  # a non-JSON line: a parse error's excerpt
+    return b"\n".join([lines[0], junk, *lines[1:]]) + b"\n"
+
+
+def run(*arguments: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(arguments))
+        except SystemExit as exit_:  # argparse usage errors
+            code = int(exit_.code or 0)
+    return code, out.getvalue(), err.getvalue()
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=HOSTILE)
+def test_no_command_prints_a_character_a_terminal_would_act_on(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "hostile.jsonl"
+    path.write_bytes(recording(text))
+    for command in (
+        ["view", str(path)],
+        ["stats", str(path)],
+        ["stats", "--json", str(path)],
+        ["list", str(path)],
+        [str(path)],
+    ):
+        code, out, err = run(*command)
+        assert code in (0, 1), (command, code, err)
+        assert "Traceback" not in err
+        assert UNSAFE.search(out) is None, (command, out)
+        assert UNSAFE.search(err) is None, (command, err)
+        assert out  # something was shown
+
+
+def test_json_output_keeps_the_values_as_escapes(tmp_path: Path) -> None:
+    path = tmp_path / "hostile.jsonl"
+    path.write_bytes(recording("x\u202ey\x9b"))
+    code, out, _ = run("stats", "--json", str(path))
+    assert code == 0
+    assert "\\u202e" in out and "\\u009b" in out
+    document = json.loads(out)
+    assert document["result"]["subtype"] == "x\u202ey\x9b"  # the same value, escaped
