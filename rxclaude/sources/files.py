@@ -19,7 +19,13 @@ from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, Disposable
 from reactivex.scheduler import CurrentThreadScheduler
 
-from rxclaude.sources.spool import DEFAULT_SPOOL_MEMORY, Spool, SpooledSource, check_spool_settings
+from rxclaude.sources.spool import (
+    DEFAULT_SPOOL_MEMORY,
+    Spool,
+    SpooledSource,
+    check_spool_settings,
+    check_whole_number,
+)
 
 DEFAULT_CHUNK_SIZE = 65536
 """Largest chunk ``from_reader`` asks for: a pipe rarely holds more (Linux: 64 KiB)."""
@@ -39,10 +45,7 @@ _OpenChunkReader = Callable[[], tuple[_ReadChunk, Callable[[], None]]]
 
 def check_chunk_size(chunk_size: int) -> None:
     """Raises ``TypeError``/``ValueError`` unless ``chunk_size`` is a positive int."""
-    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool):
-        raise TypeError(f"chunk_size must be an int, not {type(chunk_size).__name__}")
-    if chunk_size <= 0:
-        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+    check_whole_number("chunk_size", chunk_size, 1)
 
 
 def _chunk_stream(
@@ -172,12 +175,13 @@ def from_reader(
 
 def _drain_into(spool: Spool, read: _ReadChunk, chunk_size: int) -> None:
     """Reads until the end, a failure, a full spool or a released one."""
+    error: Exception | None = None
     try:
         while (chunk := read(chunk_size)) and spool.put(chunk):
             pass
-    except Exception as error:
-        spool.close(error)
-    spool.close()
+    except Exception as failure:
+        error = failure
+    spool.close(error)
 
 
 def _spooled_stream(

@@ -150,8 +150,7 @@ class _ProcessRun:
             while self._wake.wait(poller):
                 chunk = os.read(descriptor, self._chunk_size)
                 if not chunk:
-                    spool.close()
-                    return
+                    return  # the end: the spool is closed below
                 if not spool.put(chunk):  # full, failed or released: stop the child
                     if not self._disposed.is_set():
                         self._terminate_process()
@@ -159,7 +158,7 @@ class _ProcessRun:
         except OSError as error:
             spool.close(error)
         finally:
-            spool.close()  # woken or failed before the end: the consumer must not wait
+            spool.close()  # at the end, or woken: the consumer must not wait
             stdout.close()
             self._wake.release()
 

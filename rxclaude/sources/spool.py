@@ -91,17 +91,20 @@ EMPTY_SPOOL_STATISTICS = SpoolStatistics(0, 0, 0, 0, 0, 0, 0, 0, 0)
 """The figures of a spool that has received nothing."""
 
 
+def check_whole_number(name: str, value: object, minimum: int) -> None:
+    """Raises ``TypeError`` unless ``value`` is an int (a bool is not), ``ValueError`` if it
+    is below ``minimum``."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+
+
 def check_spool_settings(memory_limit: int, max_bytes: int | None) -> None:
     """Raises ``TypeError``/``ValueError`` for spool limits that are not usable."""
-    for name, value in (("spool_memory", memory_limit), ("max_spool_bytes", max_bytes)):
-        if value is None and name == "max_spool_bytes":
-            continue
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if memory_limit < 0:
-        raise ValueError(f"spool_memory must not be negative, got {memory_limit}")
-    if max_bytes is not None and max_bytes < 1:
-        raise ValueError(f"max_spool_bytes must be positive, got {max_bytes}")
+    check_whole_number("spool_memory", memory_limit, 0)
+    if max_bytes is not None:
+        check_whole_number("max_spool_bytes", max_bytes, 1)
 
 
 class Spool:
@@ -152,19 +155,18 @@ class Spool:
             if self._closed or self._released:
                 return False
             held = self._memory_bytes + self._disk_end - self._disk_start
-            full = self._max_bytes is not None and held + len(chunk) > self._max_bytes
-            if full:
-                assert self._max_bytes is not None
-                chunk = chunk[: self._max_bytes - held]
+            limit = self._max_bytes
+            full = limit is not None and held + len(chunk) > limit
+            if limit is not None and full:
+                chunk = chunk[: limit - held]
             if chunk:
                 try:
                     self._keep(chunk, held)
                 except OSError as error:
                     self._end(error)
                     return False
-            if full:
-                assert self._max_bytes is not None
-                self._end(SpoolFullError(self._max_bytes, self._received))
+            if limit is not None and full:
+                self._end(SpoolFullError(limit, self._received))
                 return False
             self._ready.notify()
             return True
@@ -306,4 +308,6 @@ __all__ = [
     "SpoolFullError",
     "SpoolStatistics",
     "SpooledSource",
+    "check_spool_settings",
+    "check_whole_number",
 ]
