@@ -12,6 +12,7 @@ import pytest
 import reactivex
 from corpus_files import EPOCH
 from reactivex.subject import Subject
+from test_routing import Run
 from waiting import DEADLINE, wait_until
 
 from rxclaude import routing
@@ -26,20 +27,6 @@ def frame(frame_type: str, offset: int) -> Message:
 
 def numbered(count: int, frame_type: str = "system") -> list[Message]:
     return [frame(frame_type, n) for n in range(count)]
-
-
-class Run:
-    """An observer that records what arrives and signals the end of the stream."""
-
-    def __init__(self, source: reactivex.Observable[Message]) -> None:
-        self.items: list[Message] = []
-        self.error: Exception | None = None
-        self.ended = threading.Event()
-        self.subscription = source.subscribe(self.items.append, self.fail, self.ended.set)
-
-    def fail(self, error: Exception) -> None:
-        self.error = error
-        self.ended.set()
 
 
 def feed(source: Subject[Message], messages: list[Message], *, complete: bool = True) -> None:
