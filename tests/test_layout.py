@@ -17,18 +17,24 @@ PACKAGE = Path(__file__).resolve().parents[1] / "rxclaude"
 
 DATA_PATH = [
     # Helpers that know nothing of the stream.
-    {"rxclaude.redact", "rxclaude._samples", "rxclaude._batches"},
+    {"rxclaude.redact", "rxclaude._samples", "rxclaude._batches", "rxclaude._html"},
     # The shared vocabulary: messages, content blocks, kinds.
     {"rxclaude.messages"},
     {"rxclaude.sources"},
     {"rxclaude.framing"},
+    # Transcripts are a source of framed messages (``~/.claude/projects``).
+    {"rxclaude.transcripts"},
     {"rxclaude.partials"},
     {"rxclaude.backpressure"},
     {"rxclaude.routing"},
     {"rxclaude.handlers"},
     {"rxclaude.metrics"},
     {"rxclaude.pipeline"},
+    # What is built on the whole pipeline: sessions, asyncio, notebooks, transports.
+    {"rxclaude.interactive", "rxclaude.aio", "rxclaude.notebook", "rxclaude.redis"},
     {"rxclaude.command"},
+    # The offline harness: the real CLI against a loopback fake Messages API.
+    {"rxclaude.testing"},
 ]
 """Components in data-path order: each may import its own and earlier components only."""
 
