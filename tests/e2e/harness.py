@@ -1,22 +1,13 @@
-"""Running the real Claude Code CLI against the fake API, on loopback only.
+"""The e2e tests' helpers around :mod:`rxclaude.testing`.
 
-``cli_invocation`` gives the argument list, environment and working directory for
-``rxclaude.from_cli``: the argument list starts the launcher (:mod:`tests.e2e.sandbox`),
-inside ``unshare -n`` where that works, which serves the scenario and runs the CLI.
-``collect`` subscribes to a pipeline and waits for its end with a deadline, so a hung CLI
-fails the test instead of blocking it; ``run_cli`` does both for the usual pipeline, with
-the built-in handlers and ``assemble_partials``.
+:func:`rxclaude.testing.cli_invocation` prepares a run of the real CLI against the fake
+API; ``collect`` subscribes to a pipeline and waits for its end with a deadline, so a hung
+CLI fails the test instead of blocking it; ``run_cli`` does both for the usual pipeline,
+with the built-in handlers and ``assemble_partials``.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,17 +21,12 @@ from rxclaude import (
     Router,
     assemble_partials,
     find_claude,
-    from_cli,
     parse_json_frames,
     route_by_type,
 )
 from rxclaude.handlers import DefaultRouter
 from rxclaude.partials import PartialItem
-
-from .fake_api import LOOPBACK
-from .scenarios import SCENARIOS
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from rxclaude.testing import SCENARIOS, CLIInvocation, cli_invocation
 
 STREAM_JSON = ["--output-format", "stream-json", "--verbose", "--no-session-persistence"]
 """The output flags of every run."""
@@ -54,98 +40,13 @@ _T = TypeVar("_T")
 
 
 def find_cli() -> str | None:
-    """The CLI to run: ``rxclaude.find_claude()``."""
+    """The CLI the tests run: ``rxclaude.find_claude()``."""
     return find_claude()
-
-
-@functools.cache
-def can_isolate() -> bool:
-    """Whether ``unshare -n`` works here (probed once)."""
-    if shutil.which("unshare") is None:
-        return False
-    try:
-        probe = subprocess.run(
-            ["unshare", "-n", "true"], check=False, capture_output=True, timeout=30
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return probe.returncode == 0
 
 
 def prompt_args(scenario: str, *extra: str) -> list[str]:
     """``-p`` with the scenario's first prompt, the output flags, then ``extra``."""
     return ["-p", SCENARIOS[scenario].prompts[0], *STREAM_JSON, *extra]
-
-
-@dataclass(frozen=True)
-class CLIInvocation:
-    """How to start one CLI run: ``from_cli(argv, cwd=cwd, env=env)``."""
-
-    argv: list[str]
-    env: dict[str, str]
-    """The complete environment: fresh HOME, dummy key, loopback base URL, no traffic,
-    and the scenario's own settings (``Scenario.env``)."""
-    cwd: Path
-    """The CLI's working directory: empty but for the scenario's project files."""
-    request_log: Path
-    """JSON lines, one per request the fake API received."""
-    isolated: bool
-    """True when the run is inside ``unshare -n`` (loopback only)."""
-
-    def requests(self) -> list[dict[str, Any]]:
-        """The request log's records, in arrival order."""
-        with self.request_log.open(encoding="utf-8") as log:
-            return [json.loads(line) for line in log]
-
-
-def cli_invocation(
-    scenario: str,
-    claude_args: Sequence[str],
-    *,
-    workdir: Path,
-    claude: str | None = None,
-) -> CLIInvocation:
-    """A fresh run of the CLI (``claude``, or :func:`find_cli`'s) against ``scenario``.
-
-    Creates a new directory under ``workdir`` holding the HOME, the project directory
-    (with the scenario's files) and the request log.
-
-    Raises:
-        KeyError: no scenario has that name.
-        FileNotFoundError: no CLI was given or found.
-    """
-    script = SCENARIOS[scenario]
-    executable = claude if claude is not None else find_cli()
-    if executable is None:
-        raise FileNotFoundError("the Claude Code CLI was not found (install rxclaude[e2e])")
-    run_dir = Path(tempfile.mkdtemp(prefix=f"{scenario}-", dir=workdir))
-    home, project = run_dir / "home", run_dir / "project"
-    home.mkdir()
-    project.mkdir()
-    for name, content in script.project_files.items():
-        (project / name).write_text(content, encoding="utf-8")
-    request_log = run_dir / "requests.jsonl"
-    request_log.touch()
-    env = {
-        **script.env,  # first: the settings below always win
-        "PATH": os.environ.get("PATH", os.defpath),
-        "HOME": str(home),
-        "PYTHONPATH": str(REPO_ROOT),  # for the launcher; it drops it for the CLI
-        "ANTHROPIC_API_KEY": "sk-ant-fake-e2e-key",
-        "ANTHROPIC_BASE_URL": f"http://{LOOPBACK}",  # the launcher adds the fake API's port
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        "DISABLE_TELEMETRY": "1",
-        "DISABLE_AUTOUPDATER": "1",
-        "DISABLE_ERROR_REPORTING": "1",
-        "CLAUDE_CODE_MAX_RETRIES": str(script.max_retries),
-    }
-    isolated = can_isolate()
-    launcher = [sys.executable, "-m", "tests.e2e.sandbox", "--scenario", scenario]
-    launcher += ["--request-log", str(request_log)]
-    if isolated:
-        launcher = ["unshare", "-n", "--", *launcher, "--isolated"]
-    argv = [*launcher, "--", executable, *claude_args]
-    return CLIInvocation(argv, env, project, request_log, isolated)
 
 
 @dataclass(frozen=True)
@@ -245,6 +146,6 @@ def run_cli(
     """
     invocation = cli_invocation(scenario, claude_args, workdir=workdir, claude=claude)
     router = router if router is not None else Router.default()
-    source = from_cli(invocation.argv, cwd=invocation.cwd, env=invocation.env, input=input)
+    source = invocation.source(input=input)
     outcome = collect(source.pipe(parse_json_frames(), route_by_type(router), assemble_partials()))
     return CLIRun(invocation, outcome.items, outcome.error, router)

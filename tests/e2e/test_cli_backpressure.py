@@ -28,16 +28,15 @@ from rxclaude import (
 )
 from rxclaude.backpressure import BackpressureStatistics
 from rxclaude.messages import ResultMessage
+from rxclaude.testing import SCENARIOS, cli_invocation
 
 from .harness import (
     PARTIALS,
     CLIRun,
-    cli_invocation,
     collect,
     fingerprint,
     prompt_args,
 )
-from .scenarios import SCENARIOS
 
 pytestmark = pytest.mark.e2e
 

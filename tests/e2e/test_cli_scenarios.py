@@ -4,7 +4,7 @@ Each scenario runs once (a CLI start costs about a second; ``long_text`` is shar
 the backpressure tests, see conftest.py) through
 ``from_cli | parse_json_frames | route_by_type(Router.default()) | assemble_partials``;
 the tests compare the exact sequence of frames, the built-in handlers' results and the
-partial-message items with what the fake server streamed (``tests/e2e/scenarios.py``).
+partial-message items with what the fake server streamed (``rxclaude/testing/catalogue.py``).
 """
 
 from __future__ import annotations
@@ -30,18 +30,24 @@ from rxclaude.messages import (
     ToolUseBlock,
 )
 from rxclaude.partials import AssembledMessage, BlockComplete, BlockUpdate, Superseded
+from rxclaude.testing import (
+    INPUT_TOKENS,
+    SCENARIOS,
+    APIError,
+    Scenario,
+    Streamed,
+    can_isolate,
+    cli_invocation,
+)
+from rxclaude.testing.sandbox import PROXY_VARIABLES
 
 from .harness import (
     PARTIALS,
     STREAM_JSON,
     CLIRun,
-    can_isolate,
-    cli_invocation,
     prompt_args,
     run_cli,
 )
-from .sandbox import PROXY_VARIABLES
-from .scenarios import INPUT_TOKENS, SCENARIOS, APIError, Scenario, Streamed
 
 pytestmark = pytest.mark.e2e
 
@@ -91,7 +97,7 @@ def test_invocation_is_confined_to_loopback(claude: str, workdir: Path) -> None:
     home = Path(env["HOME"])
     assert home.is_relative_to(workdir) and list(home.iterdir()) == []
     assert invocation.cwd.is_relative_to(workdir) and list(invocation.cwd.iterdir()) == []
-    launcher = ["-m", "tests.e2e.sandbox", "--scenario", "plain_text"]
+    launcher = ["-m", "rxclaude.testing.sandbox", "--scenario", "plain_text"]
     assert invocation.argv[invocation.argv.index("-m") :][:4] == launcher
     assert invocation.argv[-len(prompt_args("plain_text")) - 1 :] == [
         claude,

@@ -40,9 +40,10 @@ from rxclaude import Message, Policy, backpressure, from_cli, parse_json_frames
 from rxclaude.backpressure import BackpressureStatistics
 from rxclaude.sources import SpoolStatistics
 from rxclaude.sources.spool import DEFAULT_SPOOL_MEMORY
+from rxclaude.testing import SCENARIOS, CLIInvocation, cli_invocation
+from rxclaude.testing.catalogue import ReadLoopFiles, read_loop_file
 
-from .harness import CLIInvocation, cli_invocation, fingerprint, label, prompt_args
-from .scenarios import SCENARIOS, ReadLoopFiles, read_loop_file
+from .harness import fingerprint, label, prompt_args
 
 pytestmark = pytest.mark.e2e
 

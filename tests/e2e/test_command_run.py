@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import CLIInvocation, cli_invocation
-from .scenarios import SCENARIOS
+from rxclaude.testing import SCENARIOS, CLIInvocation, cli_invocation
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from .fake_api import FakeAPI
-from .scenarios import SCENARIOS, APIError, NotStreamed, Streamed
+from rxclaude.testing import SCENARIOS, APIError, FakeAPI, NotStreamed, Streamed
 
 
 @pytest.fixture

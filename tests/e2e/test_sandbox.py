@@ -12,8 +12,8 @@ import psutil
 import pytest
 from conftest import TIMEOUT
 
-from .harness import CLIInvocation, can_isolate, cli_invocation
-from .sandbox import LAUNCHER_FAILED, environment_problems
+from rxclaude.testing import CLIInvocation, can_isolate, cli_invocation
+from rxclaude.testing.sandbox import LAUNCHER_FAILED, environment_problems
 
 ASK_THE_FAKE_API = """
 import json, os, sys, urllib.request

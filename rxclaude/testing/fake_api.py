@@ -1,7 +1,7 @@
 """A fake Anthropic Messages API on 127.0.0.1, serving one scenario to the real CLI.
 
 ``POST /v1/messages`` (any query string; the CLI adds ``?beta=true``) is answered from the
-scenario (see :mod:`tests.e2e.scenarios`): an SSE stream, a JSON message or an API error.
+scenario (see :mod:`rxclaude.testing.scenario`): an SSE stream, a JSON message or an API error.
 Anything else gets a 404 error body. Every request is appended to the request log as one
 JSON line: method, path, status, the step it was answered from, whether it asked for a
 stream, and its JSON body.
@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from .scenarios import APIError, NotStreamed, Reply, Scenario, Streamed
+from .scenario import APIError, NotStreamed, Reply, Scenario, Streamed
 
 LOOPBACK = "127.0.0.1"
 

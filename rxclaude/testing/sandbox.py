@@ -1,6 +1,11 @@
-"""The launcher every e2e test starts the real CLI with.
+"""The launcher that runs the real CLI against the fake API.
 
-``python -m tests.e2e.sandbox --scenario NAME --request-log PATH [--isolated] -- CLAUDE ARGS…``
+``python -m rxclaude.testing.sandbox (--scenario NAME | --scenario-file PATH)
+--request-log PATH [--isolated] -- CLAUDE ARGS…``
+
+``--scenario`` names a built-in scenario (:data:`rxclaude.testing.SCENARIOS`);
+``--scenario-file`` is a pickled :class:`~rxclaude.testing.Scenario` that
+:func:`~rxclaude.testing.cli_invocation` wrote for a scenario of the caller's own.
 
 With ``--isolated`` (the harness runs it under ``unshare -n``, in a network namespace of
 its own) it first brings the loopback device up and checks that no other interface
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
+import pickle
 import signal
 import socket
 import struct
@@ -28,8 +34,9 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
+from .catalogue import SCENARIOS
 from .fake_api import LOOPBACK, FakeAPI
-from .scenarios import SCENARIOS
+from .scenario import Scenario
 
 LAUNCHER_FAILED = 125
 """The launcher's exit code when it could not start the CLI."""
@@ -88,11 +95,24 @@ class _ForwardSignals:
 
 
 def _fail(reason: str) -> int:
-    print(f"tests.e2e.sandbox: {reason}", file=sys.stderr)
+    print(f"rxclaude.testing.sandbox: {reason}", file=sys.stderr)
     return LAUNCHER_FAILED
 
 
-def run(scenario: str, request_log: Path, isolated: bool, command: Sequence[str]) -> int:
+def load_scenario(path: Path) -> Scenario:
+    """The scenario pickled at ``path`` (written by ``cli_invocation``, never by a stranger).
+
+    Raises:
+        TypeError: the file holds something else.
+    """
+    with path.open("rb") as file:
+        scenario = pickle.load(file)
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"{path} holds a {type(scenario).__name__}, not a Scenario")
+    return scenario
+
+
+def run(scenario: Scenario, request_log: Path, isolated: bool, command: Sequence[str]) -> int:
     """Runs ``command`` against the fake API; returns its exit code (negative: signal)."""
     forward = _ForwardSignals()
     problems = environment_problems(os.environ)
@@ -106,7 +126,7 @@ def run(scenario: str, request_log: Path, isolated: bool, command: Sequence[str]
         others = [name for _, name in socket.if_nameindex() if name != "lo"]
         if others:
             return _fail(f"not isolated: the namespace has interfaces {others}")
-    with FakeAPI(SCENARIOS[scenario], request_log) as api:
+    with FakeAPI(scenario, request_log) as api:
         env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
         env["ANTHROPIC_BASE_URL"] = api.url
         try:
@@ -118,13 +138,23 @@ def run(scenario: str, request_log: Path, isolated: bool, command: Sequence[str]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.e2e.sandbox", description=__doc__)
-    parser.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
+    parser = argparse.ArgumentParser(prog="python -m rxclaude.testing.sandbox", description=__doc__)
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--scenario", choices=sorted(SCENARIOS))
+    which.add_argument("--scenario-file", type=Path, help="a pickled Scenario")
     parser.add_argument("--request-log", required=True, type=Path)
     parser.add_argument("--isolated", action="store_true", help="inside `unshare -n`")
     parser.add_argument("command", nargs="+", help="the CLI and its arguments, after --")
     arguments = parser.parse_args(argv)
-    code = run(arguments.scenario, arguments.request_log, arguments.isolated, arguments.command)
+    try:
+        scenario = (
+            SCENARIOS[arguments.scenario]
+            if arguments.scenario is not None
+            else load_scenario(arguments.scenario_file)
+        )
+    except (OSError, pickle.UnpicklingError, TypeError, AttributeError) as error:
+        sys.exit(_fail(f"cannot load the scenario: {error}"))
+    code = run(scenario, arguments.request_log, arguments.isolated, arguments.command)
     if code < 0:  # end the way the CLI did: killed by the same signal
         signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)
