@@ -4,6 +4,8 @@
   :class:`ParseError` for bad input (the classes live in
   :mod:`~rxclaude.messages.base`, :mod:`~rxclaude.messages.system` and
   :mod:`~rxclaude.messages.frames`);
+* :mod:`~rxclaude.messages.transcript`: the line types only session transcripts have
+  (``cost-state``, ``progress``, ``summary``, …);
 * :mod:`~rxclaude.messages.content`: the content blocks of ``assistant`` and ``user``
   frames;
 * :mod:`~rxclaude.messages.kinds`: the semantic kinds messages are routed and counted by;
@@ -59,6 +61,25 @@ from rxclaude.messages.model import (
     UserMessage,
     message_from_json,
 )
+from rxclaude.messages.transcript import (
+    TRANSCRIPT_SYSTEM_SUBTYPES,
+    TRANSCRIPT_TYPES,
+    ApiRequestBlobMessage,
+    ApiRequestMessage,
+    ApiRequestShapeMessage,
+    AtisLatchMessage,
+    AttachmentMessage,
+    CostStateMessage,
+    FileHistorySnapshotMessage,
+    LastPromptMessage,
+    LocalCommandMessage,
+    ProgressMessage,
+    QueueOperationMessage,
+    StopHookSummaryMessage,
+    SummaryMessage,
+    ToolsUsedMessage,
+    TurnDurationMessage,
+)
 
 __all__ = [
     "EPOCH",
@@ -66,20 +87,33 @@ __all__ = [
     "KIND_SETS",
     "MESSAGE_TYPES",
     "SYSTEM_SUBTYPES",
+    "TRANSCRIPT_SYSTEM_SUBTYPES",
+    "TRANSCRIPT_TYPES",
+    "ApiRequestBlobMessage",
+    "ApiRequestMessage",
+    "ApiRequestShapeMessage",
     "ApiRetryMessage",
     "AssistantMessage",
+    "AtisLatchMessage",
+    "AttachmentMessage",
     "ClaudeMessage",
     "CompactBoundaryMessage",
     "ContentBlock",
     "ControlRequestMessage",
     "ControlResponseMessage",
+    "CostStateMessage",
     "DocumentBlock",
+    "FileHistorySnapshotMessage",
     "ImageBlock",
     "InitMessage",
     "Kind",
+    "LastPromptMessage",
+    "LocalCommandMessage",
     "Message",
     "ParseError",
     "ParseErrorReason",
+    "ProgressMessage",
+    "QueueOperationMessage",
     "RateLimitEventMessage",
     "RedactedThinkingBlock",
     "ResultCarryingError",
@@ -87,13 +121,17 @@ __all__ = [
     "ServerToolResultBlock",
     "ServerToolUseBlock",
     "StatusMessage",
+    "StopHookSummaryMessage",
     "StreamEventMessage",
+    "SummaryMessage",
     "SystemMessage",
     "TextBlock",
     "ThinkingBlock",
     "ToolProgressMessage",
     "ToolResultBlock",
     "ToolUseBlock",
+    "ToolsUsedMessage",
+    "TurnDurationMessage",
     "UnknownBlock",
     "UnknownMessage",
     "UserMessage",

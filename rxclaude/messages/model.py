@@ -13,7 +13,8 @@ place instead of ending it.
 This module maps each frame type to its class (:data:`MESSAGE_TYPES`,
 :data:`SYSTEM_SUBTYPES`, :func:`message_from_json`) and gathers the classes, which live in
 :mod:`~rxclaude.messages.base` (:class:`Message`, :class:`ParseError`),
-:mod:`~rxclaude.messages.system` and :mod:`~rxclaude.messages.frames`.
+:mod:`~rxclaude.messages.system` and :mod:`~rxclaude.messages.frames`, and the line types of
+session transcripts, in :mod:`~rxclaude.messages.transcript`.
 """
 
 from __future__ import annotations
@@ -40,14 +41,15 @@ from rxclaude.messages.frames import (
     ToolProgressMessage,
     UserMessage,
 )
+from rxclaude.messages.system import SYSTEM_SUBTYPES as STREAM_SYSTEM_SUBTYPES
 from rxclaude.messages.system import (
-    SYSTEM_SUBTYPES,
     ApiRetryMessage,
     CompactBoundaryMessage,
     InitMessage,
     StatusMessage,
     SystemMessage,
 )
+from rxclaude.messages.transcript import TRANSCRIPT_SYSTEM_SUBTYPES, TRANSCRIPT_TYPES
 
 MESSAGE_TYPES: dict[str, type[ClaudeMessage]] = {
     "system": SystemMessage,
@@ -59,8 +61,15 @@ MESSAGE_TYPES: dict[str, type[ClaudeMessage]] = {
     "control_response": ControlResponseMessage,
     "rate_limit_event": RateLimitEventMessage,
     "tool_progress": ToolProgressMessage,
+    **TRANSCRIPT_TYPES,
 }
-"""The class of each known top-level ``type``."""
+"""The class of each known top-level ``type`` (session transcripts' own types too)."""
+
+SYSTEM_SUBTYPES: dict[str, type[SystemMessage]] = {
+    **STREAM_SYSTEM_SUBTYPES,
+    **TRANSCRIPT_SYSTEM_SUBTYPES,
+}
+"""The class of each ``system`` subtype with a dedicated view (transcripts' too)."""
 
 
 def message_from_json(
