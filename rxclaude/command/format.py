@@ -28,6 +28,7 @@ __all__ = [
     "dollars",
     "json_snippet",
     "milliseconds",
+    "outcome",
     "plural",
     "safe",
     "safe_json",
@@ -149,6 +150,34 @@ def _json_scalar(value: object, limit: int) -> str:
     if isinstance(value, str) and len(value) > limit:
         value = value[: limit + 1]  # its JSON is longer than ``limit`` all the same
     return json.dumps(value, ensure_ascii=False)
+
+
+def outcome(
+    is_error: bool,
+    subtype: str | None,
+    terminal_reason: str | None = None,
+    api_error_status: int | None = None,
+) -> str:
+    """How a turn ended, from a ``result`` frame's fields: ``✓ done · completed``,
+    ``✗ error · terminal_reason api_error · API 529``, ``✗ error_max_turns · …``.
+
+    ``is_error`` decides (the CLI writes ``subtype: "success"`` with ``is_error: true``
+    for a turn that died on an API error); an error subtype names the failure, and a
+    subtype other than ``success`` on a turn that did not fail is shown in parentheses.
+    """
+    if is_error:
+        label = subtype if subtype is not None and subtype.startswith("error") else "error"
+        parts = [f"✗ {label}"]
+        if terminal_reason is not None:
+            parts.append(f"terminal_reason {terminal_reason}")
+    else:
+        odd = subtype is not None and subtype != "success"
+        parts = [f"✓ done ({subtype})" if odd else "✓ done"]
+        if terminal_reason is not None:
+            parts.append(terminal_reason)
+    if api_error_status is not None:
+        parts.append(f"API {api_error_status}")
+    return " · ".join(parts)
 
 
 def plural(count: int | None, noun: str) -> str:
