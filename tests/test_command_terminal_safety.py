@@ -1,6 +1,7 @@
 """No character a terminal would act on reaches the command's output, whatever the stream
 puts in any field the command prints: C0 controls but newline and tab, DEL, C1 controls,
-bidi controls and lone surrogates (issue #13, item 1)."""
+bidi controls and lone surrogates (issue #13, item 1). The fields include the user's
+prompts, compaction, subagents' frames and the labels of their calls (item 3)."""
 
 from __future__ import annotations
 
@@ -84,6 +85,51 @@ def recording(text: str) -> bytes:
             **session,
         },
         {"type": text, **session},
+        # the user's prompts: string content, blocks (one of an unknown type), synthetic
+        {"type": "user", "message": {"content": text}, **session},
+        {
+            "type": "user",
+            "message": {"content": [{"type": "text", "text": text}, {"type": text}]},
+            "isSynthetic": True,
+            **session,
+        },
+        {
+            "type": "system",
+            "subtype": "compact_boundary",
+            "compact_metadata": {"trigger": text, "pre_tokens": 7, "post_tokens": 3},
+            **session,
+        },
+        # two subagents at once, called by a hostile name; one with a hostile id
+        {
+            "type": "assistant",
+            "message": {
+                "content": [
+                    {"type": "tool_use", "id": "s1", "name": text, "input": {}},
+                    {"type": "tool_use", "id": text, "name": text, "input": {}},
+                ]
+            },
+            **session,
+        },
+        *(
+            {
+                "type": kind,
+                "message": {"content": [{"type": "text", "text": text}]},
+                "parent_tool_use_id": parent,
+                **session,
+            }
+            for parent in ("s1", text, "s1")
+            for kind in ("user", "assistant")
+        ),
+        {
+            "type": "user",
+            "message": {
+                "content": [
+                    {"type": "tool_result", "tool_use_id": "unseen" + text, "content": text},
+                    {"type": "tool_result", "tool_use_id": text, "content": text},
+                ]
+            },
+            **session,
+        },
         {
             "type": "result",
             "subtype": text,
@@ -92,6 +138,7 @@ def recording(text: str) -> bytes:
             "errors": [text],
             "stop_reason": text,
             "terminal_reason": text,
+            "api_error_status": 529,
             **session,
         },
     ]

@@ -19,7 +19,9 @@ from rxclaude import Router, sample_names, sample_path
 from rxclaude.command.format import SNIPPET, json_snippet
 from rxclaude.command.listing import describe
 from rxclaude.command.session import make_console
-from rxclaude.command.view import PlainOutput, Transcript, tool_call
+from rxclaude.command.view import Transcript
+from rxclaude.command.view_calls import tool_call
+from rxclaude.command.view_output import PlainOutput
 from rxclaude.framing import MAX_NESTING_DEPTH
 from rxclaude.messages import message_from_json
 
@@ -32,15 +34,24 @@ def _lines(path: Path) -> list[bytes]:
     return path.read_bytes().splitlines(keepends=True)
 
 
+LAST_LINES = {
+    "api_error_529_overloaded": (
+        "✗ error · terminal_reason api_error · API 529 · 1 turn · 829 ms · 0 in / 0 out tokens · $0"
+    ),
+    "permission_denied": (
+        "✓ done · completed · 2 turns · 255 ms · 84 in / 34 out tokens · $0.000762"
+    ),
+    "thinking_partial": "✓ done · completed · 1 turn · 170 ms · 42 in / 17 out tokens · $0.000381",
+    "tool_use_partial": "✓ done · completed · 2 turns · 262 ms · 84 in / 34 out tokens · $0.000762",
+}
+
+
 @pytest.mark.parametrize("name", sample_names())
 def test_every_sample_is_plain_text_ending_with_its_outcome(name: str) -> None:
     result = rxclaude("view", "--sample", name)
     assert result.returncode == 0, result.stderr
     assert "\x1b" not in result.stdout
-    outcome = json.loads(_lines(sample_path(name))[-1])
-    last_line = result.stdout.splitlines()[-1]
-    assert last_line.startswith("✗ failed" if outcome["is_error"] else "✓ done")
-    assert f"{outcome['num_turns']} turn" in last_line
+    assert result.stdout.splitlines()[-1] == LAST_LINES[name]
 
 
 def test_streamed_text_is_shown_once_in_order_with_the_tool_call() -> None:
@@ -49,7 +60,7 @@ def test_streamed_text_is_shown_once_in_order_with_the_tool_call() -> None:
     stdout = rxclaude("view", str(TOOL_USE)).stdout
     assert stdout.count(FIRST_TEXT) == 1
     assert stdout.count(LAST_TEXT) == 1
-    order = [FIRST_TEXT, "● Bash(", "⎿ hello-from-mock", LAST_TEXT, "✓ done"]
+    order = [FIRST_TEXT, "● #1 Bash(", "  ⎿ hello-from-mock", LAST_TEXT, "✓ done"]
     positions = [stdout.index(piece) for piece in order]
     assert positions == sorted(positions)
     assert 'command="echo hello-from-mock"' in stdout
@@ -106,7 +117,7 @@ def test_api_errors_and_retries_are_flagged_once() -> None:
     (api_error,) = [line for line in lines if line.startswith("✗ API error")]
     assert "529 Overloaded" in api_error
     assert stdout.count("529 Overloaded") == 1  # the result repeats it; the view does not
-    assert lines[-1].startswith("✗ failed (success) · 1 turn · 829 ms")
+    assert lines[-1].startswith("✗ error · terminal_reason api_error · API 529 · 1 turn · 829 ms")
 
 
 def test_text_the_cli_withdraws_is_flagged_and_the_retry_is_shown() -> None:
@@ -117,11 +128,17 @@ def test_text_the_cli_withdraws_is_flagged_and_the_retry_is_shown() -> None:
     assert lines[withdrawn + 1] == "ok"  # the non-streamed retry's text
 
 
-def test_subagent_frames_are_indented() -> None:
+def test_subagent_frames_are_nested_under_the_call_that_started_them() -> None:
     stdout = rxclaude("view", "-", stdin=recording("subagent_task_forwarded")).stdout
-    assert "● Agent(" in stdout
-    assert "  ● Bash(" in stdout
-    assert "  │ Subagent finished listing files." in stdout
+    lines = [re.sub(r"  \(\d[\d.]* m?s\)$", "", line) for line in stdout.splitlines()]
+    start = next(n for n, line in enumerate(lines) if line.startswith("● #1 Agent("))
+    assert lines[start + 1 : start + 6] == [
+        "  > SUBAGENT please run ls",
+        '  ● #2 Bash(command="ls /home/user/project", description="List files")',
+        "    ⎿ big.txt",
+        "  │ Subagent finished listing files.",
+        "  ⎿ #1 Agent · <tools-used-before-summary>Bash</tools-used-before-summary>",
+    ]
 
 
 def test_control_characters_in_the_text_are_shown_not_run(tmp_path: Path) -> None:
@@ -201,8 +218,8 @@ def test_a_deeply_nested_line_between_frames_is_shown_or_reported_without_a_trac
         assert error.startswith(f"✗ parse: invalid_json at byte {stream.index(line)} ")
     else:
         assert errors == []
-        (call,) = [line for line in result.stdout.splitlines() if line.startswith("● Deep(")]
-        assert call == "● Deep(x=" + "[" * (SNIPPET - 3) + "…)"
+        (call,) = [line for line in result.stdout.splitlines() if line.startswith("● #1 Deep(")]
+        assert call == "● #1 Deep(x=" + "[" * (SNIPPET - 3) + "…)"
 
 
 def transcript() -> tuple[Transcript, io.StringIO]:
@@ -232,8 +249,8 @@ def test_deep_values_built_in_memory_are_shown_shortened() -> None:
     view.show(assistant)
     view.show(result)
     lines = out.getvalue().splitlines()
-    assert lines[0] == "● Deep(x=" + "[" * (SNIPPET - 3) + "…)"
-    assert lines[1] == "  ⎿ " + "[" * (SNIPPET - 1) + "…"
+    assert lines[0] == "● #1 Deep(x=" + "[" * (SNIPPET - 3) + "…)"
+    assert lines[1] == "  ⎿ t2 · " + "[" * (SNIPPET - 1) + "…"  # its call was never seen
     assert lines[2].startswith("✓ done") and "? in / ? out tokens" in lines[2]
 
 
