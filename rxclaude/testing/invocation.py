@@ -24,6 +24,7 @@ from typing import Any
 
 from reactivex import Observable
 
+from rxclaude.interactive import ClaudeSession
 from rxclaude.sources import SpooledSource, find_claude, from_cli
 
 from .catalogue import SCENARIOS
@@ -77,6 +78,12 @@ class CLIInvocation:
         """The run as a source of stdout chunks: :func:`~rxclaude.from_cli` with this
         run's argument list, directory and environment; ``options`` go to ``from_cli``."""
         return from_cli(self.argv, cwd=self.cwd, env=self.env, input=input, **options)
+
+    def session(self, **options: Any) -> ClaudeSession:
+        """An interactive session of this run (not started): :class:`~rxclaude.interactive.
+        ClaudeSession` with this run's argument list (whose CLI arguments are the session's
+        ``args``), directory and environment; ``options`` go to ``ClaudeSession``."""
+        return ClaudeSession(self.argv, cwd=self.cwd, env=self.env, **options)
 
 
 def cli_invocation(
