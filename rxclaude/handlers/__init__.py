@@ -19,6 +19,8 @@ One module per handler family (:mod:`~rxclaude.handlers.text`,
 :mod:`~rxclaude.handlers.system`, :mod:`~rxclaude.handlers.metadata`,
 :mod:`~rxclaude.handlers.status`, :mod:`~rxclaude.handlers.progress`,
 :mod:`~rxclaude.handlers.complete`), on :mod:`~rxclaude.handlers.base`;
+:mod:`~rxclaude.handlers.claude_metrics` counts cost, tokens, tools, turns and API
+trouble for the exporters (not in the default router: ``ClaudeMetrics().attach(router)``);
 :mod:`~rxclaude.handlers.chain` runs several as one, and :mod:`~rxclaude.handlers.default`
 gathers one of each into :class:`DefaultRouter`, which it sets as what
 :meth:`Router.default() <rxclaude.routing.Router.default>` builds.
@@ -26,6 +28,8 @@ gathers one of each into :class:`DefaultRouter`, which it sets as what
 
 from rxclaude.handlers.base import BuiltinHandler
 from rxclaude.handlers.chain import ChainHandler
+from rxclaude.handlers.claude_figures import ClaudeFigures
+from rxclaude.handlers.claude_metrics import ClaudeMetrics
 from rxclaude.handlers.complete import CompleteHandler
 from rxclaude.handlers.default import BuiltinHandlers, DefaultRouter
 from rxclaude.handlers.errors import ErrorHandler, ErrorRecord
@@ -40,6 +44,8 @@ __all__ = [
     "BuiltinHandler",
     "BuiltinHandlers",
     "ChainHandler",
+    "ClaudeFigures",
+    "ClaudeMetrics",
     "CompleteHandler",
     "DefaultRouter",
     "ErrorHandler",

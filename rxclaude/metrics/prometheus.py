@@ -2,6 +2,10 @@
 
 ``PrometheusExporter(metrics)`` registers a custom collector: every scrape takes one
 ``metrics.snapshot()`` and yields its figures, so nothing is updated on the hot path.
+With ``claude=`` a :class:`~rxclaude.handlers.ClaudeMetrics` too: its ``figures()`` as
+the families of :mod:`~rxclaude.handlers.claude_figures` (``rxclaude_claude_cost_usd_total``,
+``rxclaude_claude_tool_calls_total{tool}``, …; no session label unless
+``session_labels=True``).
 ``prometheus_client`` is imported when an exporter is made, never by ``import rxclaude``.
 
 ======================================================  =========  ================================
@@ -31,6 +35,8 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from rxclaude.handlers.claude_metrics import ClaudeMetrics
+from rxclaude.metrics.prometheus_claude import prometheus_metrics
 from rxclaude.metrics.snapshot import MetricsSnapshot
 from rxclaude.metrics.stream_metrics import StreamMetrics
 
@@ -51,12 +57,16 @@ def _prometheus_core() -> ModuleType:
 
 
 class PrometheusExporter:
-    """A Prometheus collector of ``metrics``' figures, registered on ``registry``.
+    """A Prometheus collector of ``metrics``' and ``claude``'s figures, registered on
+    ``registry``.
 
     Args:
-        metrics: the metrics to export.
+        metrics: the pipeline metrics to export (None: only ``claude``'s).
         registry: where to register (``prometheus_client.REGISTRY`` if None).
         prefix: the start of every metric name.
+        claude: the Claude-level metrics to export too.
+        session_labels: also export ``claude_session_cost_usd`` by ``session`` (one
+            series per session: off by default to keep the series bounded).
 
     Raises:
         ImportError: ``prometheus_client`` is not installed.
@@ -64,13 +74,18 @@ class PrometheusExporter:
 
     def __init__(
         self,
-        metrics: StreamMetrics,
+        metrics: StreamMetrics | None,
         registry: CollectorRegistry | None = None,
         prefix: str = "rxclaude",
+        *,
+        claude: ClaudeMetrics | None = None,
+        session_labels: bool = False,
     ) -> None:
         self._core = _prometheus_core()
         self.metrics = metrics
         self.prefix = prefix
+        self.claude = claude
+        self.session_labels = session_labels
         self.registry: CollectorRegistry = registry if registry is not None else self._core.REGISTRY
         self.registry.register(self)
 
@@ -80,7 +95,13 @@ class PrometheusExporter:
 
     def collect(self) -> Iterator[Metric]:
         """Called by ``prometheus_client`` on each scrape."""
-        snapshot = self.metrics.snapshot()
+        if self.claude is not None:
+            families = self.claude.figures().families(session_labels=self.session_labels)
+            yield from prometheus_metrics(self._core, self.prefix, families)
+        if self.metrics is not None:
+            yield from self._pipeline(self.metrics.snapshot())
+
+    def _pipeline(self, snapshot: MetricsSnapshot) -> Iterator[Metric]:
         core, name = self._core, self.prefix
         for suffix, help_text, value in _counters(snapshot):
             yield core.CounterMetricFamily(f"{name}_{suffix}", help_text, value=value)
