@@ -1,4 +1,5 @@
-"""``rxclaude demo``: the bundled recordings replayed through the pipeline, at their pace."""
+"""``rxclaude demo``: the bundled recordings replayed through the pipeline, at a watchable
+pace by default, at their recorded pace (``--speed``) or without delays (``--fast``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ import pytest
 from command_process import rxclaude
 
 from rxclaude import sample_names, sample_path
-from rxclaude.command.demo import FRAME_MS, load
+from rxclaude.command.demo import (
+    FRAME_MS,
+    SAMPLE_NOTES,
+    WATCH_MAX_MS,
+    WATCH_MIN_MS,
+    Frame,
+    load,
+    watchable,
+)
 
 
 def _rows(stdout: str) -> dict[str, str]:
@@ -41,13 +50,68 @@ def test_a_slower_replay_takes_at_least_its_paced_time() -> None:
     assert float(match.group(1)) >= 0.262 / 4
 
 
-def test_every_sample_can_be_replayed_and_listed() -> None:
-    listed = rxclaude("demo", "--list").stdout.splitlines()
-    assert [line.split()[0] for line in listed] == sample_names()
+def test_the_list_names_every_sample_with_its_pace_and_what_it_shows() -> None:
+    result = rxclaude("demo", "--list")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "api_error_529_overloaded     4 frames  829 ms recorded   4.0 s to watch  "
+        "the API is overloaded: a retry, then the turn fails",
+        "permission_denied            6 frames  255 ms recorded   4.0 s to watch  "
+        "a Write the permissions refuse, then the answer",
+        "thinking_partial            21 frames  170 ms recorded   4.0 s to watch  "
+        "a thinking block and a short answer, streamed as deltas",
+        "tool_use_partial            32 frames  262 ms recorded   4.0 s to watch  "
+        "a Bash round-trip streamed as deltas (the default)",
+    ]
+    assert sorted(SAMPLE_NOTES) == sample_names()
+
+
+def test_the_api_error_sample_ends_labelled_by_its_terminal_reason() -> None:
     result = rxclaude("demo", "--fast", "--sample", "api_error_529_overloaded")
     assert result.returncode == 0, result.stderr
     assert "✗ API error (server_error)" in result.stdout
-    assert _rows(result.stdout)["result"].startswith("success (failed) · 1 turn · 829 ms")
+    assert (
+        "✗ error · terminal_reason api_error · API 529 · 1 turn · 829 ms · 0 in / 0 out tokens · $0"
+        in result.stdout.splitlines()
+    )
+    assert "1 turn · 829 ms" in _rows(result.stdout)["result"]
+
+
+def test_by_default_the_replay_is_stretched_to_be_watchable() -> None:
+    result = rxclaude("demo", "--sample", "api_error_529_overloaded")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(
+        "rxclaude demo: sample api_error_529_overloaded (4 frames, 829 ms as recorded), "
+        "replayed over 4.0 s (--speed 1: as recorded, --fast: without delays)"
+    )
+    match = re.search(r"· (\d+\.\d+) s$", _rows(result.stdout)["messages"])
+    assert match is not None
+    assert float(match.group(1)) >= WATCH_MIN_MS / 1000  # timers never fire early
+
+
+def frames(*delays: float) -> list[Frame]:
+    return [Frame(b"{}\n", delay) for delay in delays]
+
+
+def test_a_quick_recording_is_stretched_keeping_its_proportions() -> None:
+    paced = [frame.delay_ms for frame in watchable(frames(0, 100, 300))]
+    assert paced == pytest.approx([0, WATCH_MIN_MS / 4, WATCH_MIN_MS * 3 / 4])
+
+
+def test_a_long_recording_is_compressed_to_the_longest_replay() -> None:
+    paced = [frame.delay_ms for frame in watchable(frames(0, 30_000, 90_000))]
+    assert paced == pytest.approx([0, WATCH_MAX_MS / 4, WATCH_MAX_MS * 3 / 4])
+
+
+def test_a_recording_between_the_bounds_keeps_its_pace() -> None:
+    recorded = frames(0, 2_000, 5_000)
+    assert watchable(recorded) == recorded
+
+
+def test_a_recording_with_no_time_is_spread_evenly_and_one_frame_comes_at_once() -> None:
+    even = WATCH_MIN_MS / 3
+    assert [frame.delay_ms for frame in watchable(frames(0, 0, 0, 0))] == [0, even, even, even]
+    assert watchable(frames(0)) == frames(0)
 
 
 def test_speed_must_be_positive_and_excludes_fast() -> None:

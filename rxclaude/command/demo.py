@@ -15,8 +15,12 @@ frames report, in milliseconds before each frame:
   whose result has no duration, take ``FRAME_MS`` each;
 * the first frame comes at once.
 
-``--speed X`` divides every delay by X; ``--fast`` drops them. The bundled recordings ran
-against a local mock of the API, so their original pace is quick: under a second each.
+**Watchable by default.** The bundled recordings ran against a local mock of the API, so
+their own pace is quick (under a second each: over before one sees it). By default the
+replay keeps the recorded proportions but stretches or compresses the whole to between
+``WATCH_MIN_MS`` and ``WATCH_MAX_MS`` (a recording with no time to go on is spread evenly
+over ``WATCH_MIN_MS``). ``--speed X`` plays the recorded pace X times faster, uncapped
+(``--speed 1``: as recorded); ``--fast`` drops every delay (for CI).
 """
 
 from __future__ import annotations
@@ -44,6 +48,17 @@ DEFAULT_SAMPLE = "tool_use_partial"
 """A Bash round-trip streamed as deltas: text, a tool call and its result, cost."""
 FRAME_MS = 20.0
 """The delay of a frame whose turn gives no duration."""
+WATCH_MIN_MS = 4000.0
+"""The shortest default replay: enough to see the text stream and the tools run."""
+WATCH_MAX_MS = 10_000.0
+"""The longest default replay."""
+SAMPLE_NOTES = {
+    "api_error_529_overloaded": "the API is overloaded: a retry, then the turn fails",
+    "permission_denied": "a Write the permissions refuse, then the answer",
+    "thinking_partial": "a thinking block and a short answer, streamed as deltas",
+    "tool_use_partial": "a Bash round-trip streamed as deltas (the default)",
+}
+"""What each bundled recording shows, for ``--list``."""
 
 
 class Frame(NamedTuple):
@@ -94,6 +109,20 @@ def _delays(messages: list[Message]) -> list[float]:
     return delays
 
 
+def watchable(frames: list[Frame]) -> list[Frame]:
+    """``frames`` at the default pace: the recorded delays scaled so that they add up to
+    between ``WATCH_MIN_MS`` and ``WATCH_MAX_MS``, or spread evenly over ``WATCH_MIN_MS``
+    when they add up to nothing."""
+    if len(frames) < 2:
+        return frames
+    total = sum(frame.delay_ms for frame in frames)
+    if total <= 0:
+        even = WATCH_MIN_MS / (len(frames) - 1)
+        return [frames[0], *(frame._replace(delay_ms=even) for frame in frames[1:])]
+    scale = min(max(total, WATCH_MIN_MS), WATCH_MAX_MS) / total
+    return [frame._replace(delay_ms=frame.delay_ms * scale) for frame in frames]
+
+
 def replay(frames: list[Frame], speed: float | None) -> Observable[bytes]:
     """The frames' bytes, each after its delay divided by ``speed`` (none if ``None``)."""
     source: Observable[Frame] = reactivex.from_iterable(frames)
@@ -128,11 +157,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pace.add_argument(
         "--speed",
         type=_positive,
-        default=1.0,
         metavar="X",
-        help="replay X times faster than the original pace (0.5: half as fast)",
+        help="replay X times faster than recorded, uncapped (1: as recorded; default: the "
+        f"recorded proportions over {WATCH_MIN_MS / 1000:g} to {WATCH_MAX_MS / 1000:g} s)",
     )
-    pace.add_argument("--fast", action="store_true", help="replay without any delay")
+    pace.add_argument("--fast", action="store_true", help="replay without any delay (for CI)")
 
 
 def _positive(text: str) -> float:
@@ -147,18 +176,22 @@ def run_demo(options: argparse.Namespace, console: Console) -> int:
     if options.list:
         for name in sample_names():
             frames = load(sample_path(name))
-            total = sum(frame.delay_ms for frame in frames)
-            console.print(
-                styled(f"{name:<28} {len(frames):>3} frames  {milliseconds(total):>7} recorded")
-            )
+            recorded = milliseconds(sum(frame.delay_ms for frame in frames))
+            replayed = milliseconds(sum(frame.delay_ms for frame in watchable(frames)))
+            facts = f"{len(frames):>3} frames  {recorded:>6} recorded  {replayed:>6} to watch"
+            console.print(styled(f"{name:<26} {facts}  {SAMPLE_NOTES.get(name, '')}".rstrip()))
         return 0
-    frames = load(sample_path(options.sample))
-    speed = None if options.fast else options.speed
-    if speed is None:
-        pace = "as fast as it goes"
+    recorded_frames = load(sample_path(options.sample))
+    recorded = milliseconds(sum(frame.delay_ms for frame in recorded_frames))
+    if options.fast:
+        frames, speed, pace = recorded_frames, None, "without delays"
+    elif options.speed is not None:
+        frames, speed = recorded_frames, options.speed
+        pace = "at its recorded pace" if speed == 1 else f"at {speed:g}x its recorded pace"
     else:
-        pace = "at its original pace" if speed == 1 else f"at {speed:g}x its original pace"
-    recorded = milliseconds(sum(frame.delay_ms for frame in frames))
+        frames, speed = watchable(recorded_frames), 1.0
+        length = milliseconds(sum(frame.delay_ms for frame in frames))
+        pace = f"over {length} (--speed 1: as recorded, --fast: without delays)"
     console.print(
         styled(
             f"rxclaude demo: sample {options.sample} ({len(frames)} frames, {recorded} as "
