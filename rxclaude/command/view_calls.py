@@ -31,7 +31,7 @@ RESULT_LINES = 3
 KEEP_CALLS = 1000
 """Unanswered calls remembered at most."""
 MAX_DEPTH = 8
-"""Levels of subagents indented at most (the CLI's subagents cannot start their own)."""
+"""Levels of subagents indented at most; a deeper one's lines are introduced instead."""
 ID_CHARS = 24
 """Characters shown of the id of a call the view never saw."""
 
