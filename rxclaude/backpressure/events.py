@@ -17,6 +17,8 @@ from typing import Any
 
 from reactivex.subject import Subject
 
+from rxclaude import _html
+
 __all__ = [
     "BackpressureEvent",
     "BackpressureEventKind",
@@ -101,6 +103,9 @@ class BackpressureStatistics:
     """Producers waiting for room right now."""
     slow_consumer: bool
     """Whether a slow consumer is currently reported (needs ``SlowConsumer``)."""
+
+    def _repr_html_(self) -> str:
+        return _html.fields_table(self, "BackpressureStatistics")
 
 
 class EventHub:

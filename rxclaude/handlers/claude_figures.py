@@ -38,6 +38,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from rxclaude import _html
+
 __all__ = [
     "DURATION_BUCKETS",
     "OTHER",
@@ -205,6 +207,17 @@ class ClaudeFigures:
             ]
             document[family.name] = {"type": family.type, "help": family.help, "samples": samples}
         return document
+
+    def _repr_html_(self) -> str:
+        rows: list[tuple[object, ...]] = []
+        for family in self.families():
+            for key, value in sorted(family.samples.items()):
+                rows.append((family.name, ", ".join(key), _html.figure(value)))
+            for key, histogram in sorted(family.histograms.items()):
+                mean = histogram.total / histogram.count if histogram.count else None
+                shown = f"{histogram.count} calls, mean {_html.figure(mean)} s"
+                rows.append((family.name, ", ".join(key), shown))
+        return _html.titled("ClaudeFigures", _html.table(rows, ("metric", "labels", "value")))
 
 
 def _family(

@@ -19,6 +19,7 @@ from typing import Literal
 
 import msgspec
 
+from rxclaude.messages.display import message_html, message_repr
 from rxclaude.messages.fields import JSONObject, get_str
 
 ParseErrorReason = Literal[
@@ -88,11 +89,11 @@ class Message(msgspec.Struct, eq=False, gc=False):
         return get_str(raw, "parent_tool_use_id") if raw is not None else None
 
     def __repr__(self) -> str:
-        subtype = f", subtype={self.subtype!r}" if self.subtype is not None else ""
-        return (
-            f"{type(self).__name__}(type={self.type!r}{subtype}, "
-            f"offset={self.offset}, nbytes={self.nbytes})"
-        )
+        return message_repr(self)
+
+    def _repr_html_(self) -> str:
+        """The notebook display (:mod:`~rxclaude.messages.display`)."""
+        return message_html(self)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):

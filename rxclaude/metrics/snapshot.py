@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from rxclaude.backpressure import BackpressureEventKind, BackpressureStatistics
 from rxclaude.messages.kinds import KIND_SETS, Kind
+from rxclaude.metrics.display import snapshot_dict, snapshot_html
 from rxclaude.metrics.histogram import LatencyHistogram
 from rxclaude.metrics.recorders import Totals
 from rxclaude.sources import SpoolStatistics
@@ -69,6 +70,13 @@ class MetricsSnapshot:
     """The sum of each spool's peak of bytes waiting, memory and disk together."""
     spool_spilled_bytes: int = 0
     """Bytes written to the spools' temporary files in all."""
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        """Every figure under a flat name (:func:`~rxclaude.metrics.display.snapshot_dict`)."""
+        return snapshot_dict(self)
+
+    def _repr_html_(self) -> str:
+        return snapshot_html(self)
 
 
 def make_snapshot(

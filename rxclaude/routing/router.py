@@ -19,6 +19,7 @@ from typing import Any, TypeAlias
 from reactivex import Observable, abc
 from reactivex.disposable import Disposable
 
+from rxclaude import _html
 from rxclaude.messages import Message
 from rxclaude.messages.kinds import KIND_SETS, Kind, kind_mask
 from rxclaude.routing.errors import HandlerError
@@ -48,6 +49,9 @@ class RouterStatistics:
     by_type: dict[str, int]
     by_kind: dict[Kind, int]
     handler_errors: int
+
+    def _repr_html_(self) -> str:
+        return _html.fields_table(self, "RouterStatistics")
 
 
 _Call: TypeAlias = tuple[Callable[[Message], object], "_Registration"]
