@@ -95,6 +95,82 @@ def read_loop(name: str, parts: int, size: int, **read_options: int) -> Scenario
     )
 
 
+def _write_file(message_id: str, tool_id: str, name: str, content: str) -> Step:
+    return reply(
+        message_id,
+        text_block(f"I'll write {name}."),
+        tool_use_block(tool_id, "Write", {"file_path": name, "content": content}),
+        stop_reason="tool_use",
+    )
+
+
+def _bash(message_id: str, tool_id: str, command: str, description: str) -> Step:
+    return reply(
+        message_id,
+        tool_use_block(tool_id, "Bash", {"command": command, "description": description}),
+        stop_reason="tool_use",
+    )
+
+
+SESSION_SCENARIOS = (
+    # A tool that needs permission in the ``default`` mode (a session allows or denies it).
+    Scenario(
+        "permission_write",
+        (
+            _write_file("msg_fake_perm_1", "toolu_fake_perm", "out.txt", "data\n"),
+            reply("msg_fake_perm_2", text_block("That is all for the file.")),
+        ),
+        prompts=("Write data to out.txt.",),
+    ),
+    # Three turns in one process, the second with a tool call that needs permission.
+    Scenario(
+        "session_turns",
+        (
+            reply("msg_fake_turns_1", text_block("First turn: hello.")),
+            _write_file("msg_fake_turns_2", "toolu_fake_turns", "turn_two.txt", "two\n"),
+            reply("msg_fake_turns_3", text_block("Second turn: the file is written.")),
+            reply("msg_fake_turns_4", text_block("Third turn: goodbye.")),
+        ),
+        prompts=("Say hello.", "Write turn_two.txt.", "Say goodbye."),
+    ),
+    # A turn whose stream stalls after three deltas until the CLI is interrupted, then a
+    # turn that completes.
+    Scenario(
+        "interrupted",
+        (
+            Step(
+                Streamed(
+                    Response("msg_fake_stalled", (text_block(LONG_TEXT, piece=8),), "end_turn"),
+                    stall_after=3,
+                )
+            ),
+            reply("msg_fake_after_interrupt", text_block("Back after the interrupt.")),
+        ),
+        prompts=("Tell me a long story.", "Are you still there?"),
+    ),
+    # ``set_model`` checks the new model with a non-streaming request before the turn.
+    Scenario(
+        "model_switch",
+        (
+            Step(
+                Streamed(Response("msg_fake_switch", (text_block("Model switched."),), "end_turn")),
+                NotStreamed(Response("msg_fake_check", (text_block("ok"),), "end_turn")),
+            ),
+        ),
+        prompts=("Which model is this?",),
+    ),
+    # A Bash command that writes a file (so it needs permission), for hooks to watch.
+    Scenario(
+        "bash_touch",
+        (
+            _bash("msg_fake_touch_1", "toolu_fake_touch", "touch touched.txt", "Create a file"),
+            reply("msg_fake_touch_2", text_block("The command is done.")),
+        ),
+        prompts=("Create touched.txt.",),
+    ),
+)
+"""The scenarios of interactive sessions (``rxclaude.interactive``)."""
+
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
     for scenario in (
@@ -191,6 +267,7 @@ SCENARIOS: dict[str, Scenario] = {
         # of request bodies in all): more, smaller files would cost the CLI more time,
         # fewer, larger ones would make each frame a consumer holds larger.
         read_loop("read_loop_large", 24, 1_000_000, offset=1, limit=1_000_000),
+        *SESSION_SCENARIOS,
     )
 }
 """The scenarios by name."""

@@ -11,6 +11,7 @@ Stdlib only: the launcher runs it inside the network namespace.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from http import HTTPStatus
@@ -18,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from .scenario import APIError, NotStreamed, Reply, Scenario, Streamed
+from .scenario import STALL_LIMIT, APIError, NotStreamed, Reply, Scenario, Streamed
 
 LOOPBACK = "127.0.0.1"
 
@@ -170,5 +171,14 @@ def _handler_class(api: FakeAPI) -> type[BaseHTTPRequestHandler]:
             for name, data in reply.events():
                 self.wfile.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
             self.wfile.flush()
+            if reply.stall_after is not None:
+                self._hold_until_closed()
+
+        def _hold_until_closed(self) -> None:
+            """Waits for the client to close the connection (end of file or a reset)."""
+            self.connection.settimeout(STALL_LIMIT)
+            with contextlib.suppress(OSError):
+                while self.connection.recv(4096):
+                    pass
 
     return Handler

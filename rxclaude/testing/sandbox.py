@@ -156,7 +156,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(_fail(f"cannot load the scenario: {error}"))
     code = run(scenario, arguments.request_log, arguments.isolated, arguments.command)
     if code < 0:  # end the way the CLI did: killed by the same signal
-        signal.signal(-code, signal.SIG_DFL)
+        if -code not in (signal.SIGKILL, signal.SIGSTOP):  # these cannot be handled
+            signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)
     sys.exit(code)
 

@@ -155,33 +155,46 @@ class APIError:
         return {"type": "error", "error": {"type": self.error_type, "message": self.message}}
 
 
+STALL_LIMIT = 120.0
+"""Seconds a stalled stream (``Streamed(stall_after=…)``) is held open at most."""
+
+
 @dataclass(frozen=True)
 class Streamed:
     """A message streamed as SSE; with ``broken_after``, only that many deltas are sent,
-    then an SSE ``error`` event, and the connection is closed."""
+    then an SSE ``error`` event, and the connection is closed. With ``stall_after``, only
+    that many deltas are sent, and the connection is held open until the client closes
+    it (at most :data:`STALL_LIMIT` seconds): a turn that stays in progress until it is
+    interrupted."""
 
     message: Response
     broken_after: int | None = None
     error: APIError = APIError(529, "overloaded_error", "Overloaded")
+    stall_after: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.broken_after is not None and self.stall_after is not None:
+            raise ValueError("a stream is broken off or stalled, not both")
 
     def events(self) -> list[tuple[str, dict[str, Any]]]:
         """The events the server sends, the final ``error`` event included."""
         events = self.message.events()
-        if self.broken_after is None:
+        cut = self.broken_after if self.broken_after is not None else self.stall_after
+        if cut is None:
             return events
         kept: list[tuple[str, dict[str, Any]]] = []
         deltas = 0
         for name, data in events:
             if name == "content_block_delta":
-                if deltas == self.broken_after:
+                if deltas == cut:
                     break
                 deltas += 1
             kept.append((name, data))
-        return [*kept, ("error", self.error.body())]
+        return kept if self.stall_after is not None else [*kept, ("error", self.error.body())]
 
     @property
     def complete(self) -> bool:
-        return self.broken_after is None
+        return self.broken_after is None and self.stall_after is None
 
 
 @dataclass(frozen=True)
