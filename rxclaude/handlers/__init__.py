@@ -21,6 +21,8 @@ One module per handler family (:mod:`~rxclaude.handlers.text`,
 :mod:`~rxclaude.handlers.complete`), on :mod:`~rxclaude.handlers.base`;
 :mod:`~rxclaude.handlers.claude_metrics` counts cost, tokens, tools, turns and API
 trouble for the exporters (not in the default router: ``ClaudeMetrics().attach(router)``);
+:mod:`~rxclaude.handlers.transcripts` and :mod:`~rxclaude.handlers.transcripts_tools` count
+session transcripts' usage, cost and tool times (``handler.register(router)``);
 :mod:`~rxclaude.handlers.chain` runs several as one, and :mod:`~rxclaude.handlers.default`
 gathers one of each into :class:`DefaultRouter`, which it sets as what
 :meth:`Router.default() <rxclaude.routing.Router.default>` builds.
@@ -39,8 +41,11 @@ from rxclaude.handlers.status import StatusChange, StatusHandler
 from rxclaude.handlers.system import SystemHandler
 from rxclaude.handlers.text import TextHandler
 from rxclaude.handlers.tools import ToolCall, ToolUseHandler
+from rxclaude.handlers.transcripts import AgentInfo, TranscriptUsageHandler, UsageTotals
+from rxclaude.handlers.transcripts_tools import ToolStats, TranscriptToolHandler
 
 __all__ = [
+    "AgentInfo",
     "BuiltinHandler",
     "BuiltinHandlers",
     "ChainHandler",
@@ -57,6 +62,10 @@ __all__ = [
     "SystemHandler",
     "TextHandler",
     "ToolCall",
+    "ToolStats",
     "ToolUseHandler",
+    "TranscriptToolHandler",
+    "TranscriptUsageHandler",
     "TurnProgress",
+    "UsageTotals",
 ]
