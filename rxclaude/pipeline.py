@@ -42,7 +42,7 @@ from rxclaude.backpressure import (
     backpressure,
     check_buffer_size,
 )
-from rxclaude.framing import parse_json_frames
+from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES, parse_json_frames
 from rxclaude.handlers import DefaultRouter
 from rxclaude.messages import Message
 from rxclaude.metrics import MetricsSnapshot, StreamMetrics, measure
@@ -84,6 +84,7 @@ class StreamHandler:
         router: the handlers to run; a ``DefaultRouter`` (what ``Router.default()`` makes:
             one of each built-in handler) if None.
         metrics: where to record; a new :class:`~rxclaude.metrics.StreamMetrics` if None.
+        max_frame_bytes: the longest frame ``parse_json_frames`` takes (see there).
     """
 
     def __init__(
@@ -93,7 +94,9 @@ class StreamHandler:
         router: Router | None = None,
         *,
         metrics: StreamMetrics | None = None,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
     ) -> None:
+        self.max_frame_bytes = max_frame_bytes
         self.router: Router = router if router is not None else DefaultRouter()
         self.metrics = metrics if metrics is not None else StreamMetrics()
         self.backpressure: Backpressure = backpressure(policy, buffer_size=buffer_size)
@@ -102,7 +105,7 @@ class StreamHandler:
     def stream(self, source: StreamSource) -> Observable[Message]:
         """The messages of ``source``, after the router's handlers ran on them (cold)."""
         return _byte_source(source).pipe(
-            parse_json_frames(),
+            parse_json_frames(max_frame_bytes=self.max_frame_bytes),
             self.backpressure,
             route_by_type(self.router),
             self._measure,
