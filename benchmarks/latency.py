@@ -31,6 +31,11 @@ from rxclaude import Message, StreamMetrics, from_cli
 WRITER = Path(__file__).with_name("paced_writer.py")
 
 
+def milliseconds(seconds: float | None) -> float | None:
+    """A snapshot's figure in milliseconds (None without samples)."""
+    return None if seconds is None else seconds * 1e3
+
+
 def percentile(sorted_values: list[int], q: float) -> int:
     """Nearest-rank percentile of a sorted, non-empty list."""
     rank = max(math.ceil(q / 100 * len(sorted_values)), 1)
@@ -77,9 +82,9 @@ def run_latency(path: str, rate: float, seconds: float) -> dict[str, Any]:
         "by_type": dict(snapshot.by_type),
         "arrival_to_handled_ms": {
             "samples": snapshot.latency.count,
-            "p50": snapshot.latency_p50 * 1e3,
-            "p99": snapshot.latency_p99 * 1e3,
-            "max": snapshot.latency_max * 1e3,
+            "p50": milliseconds(snapshot.latency_p50),
+            "p99": milliseconds(snapshot.latency_p99),
+            "max": milliseconds(snapshot.latency_max),
         },
         "written_to_handled_ms": {
             "samples": len(written_to_handled),

@@ -33,7 +33,8 @@ always present (a figure the stream did not give is ``null``):
     ``elapsed_s``, ``messages_per_s``, ``bytes_per_s``: over the whole stream.
 ``latency_ms``
     ``p50``, ``p90``, ``p99``, ``max``: from a frame's arrival to the end of its handling
-    (parsing, buffering, handlers, rendering), every message sampled; ``samples``.
+    (parsing, buffering, handlers, rendering), every message sampled (``null`` without
+    samples); ``samples``.
 ``backpressure``
     ``policy``, ``capacity``, ``peak_size``, ``produced``, ``delivered``, ``dropped``,
     ``blocked_s``: the buffer between the reader and the handlers.
@@ -122,10 +123,10 @@ def collect(
             "bytes_per_s": snapshot.bytes_per_second,
         },
         "latency_ms": {
-            "p50": snapshot.latency_p50 * 1000,
-            "p90": snapshot.latency_p90 * 1000,
-            "p99": snapshot.latency_p99 * 1000,
-            "max": snapshot.latency_max * 1000,
+            "p50": _ms(snapshot.latency_p50),
+            "p90": _ms(snapshot.latency_p90),
+            "p99": _ms(snapshot.latency_p99),
+            "max": _ms(snapshot.latency_max),
             "samples": snapshot.latency.count,
         },
         "backpressure": {
@@ -162,6 +163,10 @@ def collect(
         },
         "stream_error": None if stream_error is None else str(stream_error),
     }
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000
 
 
 def _tools(session: Session) -> Document:
@@ -266,11 +271,7 @@ def rows(document: Document) -> list[Row]:
             f"{throughput['messages_per_s']:,.0f} msg/s · "
             f"{throughput['bytes_per_s'] / 1e6:,.2f} MB/s",
         ),
-        Row(
-            "latency",
-            f"p50 {latency['p50']:.2f} ms · p90 {latency['p90']:.2f} ms · "
-            f"p99 {latency['p99']:.2f} ms · max {latency['max']:.2f} ms",
-        ),
+        Row("latency", _latency(latency)),
         Row(
             "buffer",
             f"{buffer['policy']} · peak {buffer['peak_size']}/{buffer['capacity']} · "
@@ -303,6 +304,12 @@ def rows(document: Document) -> list[Row]:
     if document["stream_error"] is not None:
         lines.append(Row("stream error", document["stream_error"], alert=True))
     return lines
+
+
+def _latency(latency: Document) -> str:
+    if not latency["samples"]:
+        return "none sampled"
+    return " · ".join(f"{name} {latency[name]:.2f} ms" for name in ("p50", "p90", "p99", "max"))
 
 
 def render(console: Console, document: Document) -> None:

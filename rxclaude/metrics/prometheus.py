@@ -31,6 +31,7 @@ metric (``prefix`` = ``rxclaude``)                      type       labels
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -122,12 +123,12 @@ class PrometheusExporter:
             "From a frame's arrival to the end of its handling.",
             "summary",
         )
-        for quantile, value in (
+        for quantile, seconds in (
             ("0.5", snapshot.latency_p50),
             ("0.9", snapshot.latency_p90),
             ("0.99", snapshot.latency_p99),
         ):
-            latency.add_sample(f"{name}_latency_seconds", {"quantile": quantile}, value)
+            latency.add_sample(f"{name}_latency_seconds", {"quantile": quantile}, _or_nan(seconds))
         latency.add_sample(f"{name}_latency_seconds_count", {}, snapshot.latency.count)
         latency.add_sample(f"{name}_latency_seconds_sum", {}, snapshot.latency.total)
         yield latency
@@ -146,6 +147,11 @@ class PrometheusExporter:
             yield rate
 
 
+def _or_nan(value: float | None) -> float:
+    """A figure that may not exist yet: NaN without samples, as Prometheus summaries say."""
+    return math.nan if value is None else value
+
+
 def _counters(snapshot: MetricsSnapshot) -> list[tuple[str, str, float]]:
     return [
         ("messages", "Messages received.", snapshot.messages_received),
@@ -158,8 +164,12 @@ def _counters(snapshot: MetricsSnapshot) -> list[tuple[str, str, float]]:
 
 def _gauges(snapshot: MetricsSnapshot) -> list[tuple[str, str, float]]:
     return [
-        ("latency_max_seconds", "Largest latency sampled.", snapshot.latency_max),
-        ("processing_seconds_avg", "Mean downstream handling time.", snapshot.avg_processing_time),
+        ("latency_max_seconds", "Largest latency sampled.", _or_nan(snapshot.latency_max)),
+        (
+            "processing_seconds_avg",
+            "Mean downstream handling time.",
+            _or_nan(snapshot.avg_processing_time),
+        ),
         ("error_rate", "(Parse + handler errors) / messages.", snapshot.error_rate),
         ("streams_active", "Streams being measured.", snapshot.streams_active),
         ("buffer_size", "Messages in the backpressure buffers.", snapshot.buffer_size),

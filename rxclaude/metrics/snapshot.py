@@ -37,12 +37,14 @@ class MetricsSnapshot:
     """(parse_errors + handler_errors) / messages_received (0.0 before any message)."""
     backpressure_events: int
     backpressure_events_by_kind: dict[BackpressureEventKind, int]
-    avg_processing_time: float
-    """Mean time in the downstream ``on_next``, over the sampled messages."""
-    latency_p50: float
-    latency_p90: float
-    latency_p99: float
-    latency_max: float
+    avg_processing_time: float | None
+    """Mean time in the downstream ``on_next``, over the sampled messages (None before the
+    first sample)."""
+    latency_p50: float | None
+    """The latency percentiles and maximum: None before the first sample, not 0.0."""
+    latency_p90: float | None
+    latency_p99: float | None
+    latency_max: float | None
     latency: LatencyHistogram
     """This snapshot's own copy of the distribution (``latency.count`` = samples)."""
     messages_per_second: float
@@ -108,6 +110,7 @@ def make_snapshot(
     size = sum(stats.size for stats in buffers)
     peak = sum(stats.peak_size for stats in buffers)
     latency = totals.latency
+    sampled = latency.count > 0
     return MetricsSnapshot(
         elapsed=elapsed,
         streams_active=streams_active,
@@ -119,12 +122,12 @@ def make_snapshot(
         backpressure_events=sum(events.values()),
         backpressure_events_by_kind=events,
         avg_processing_time=(
-            totals.processing_time / totals.processed if totals.processed else 0.0
+            totals.processing_time / totals.processed if totals.processed else None
         ),
-        latency_p50=latency.percentile(50),
-        latency_p90=latency.percentile(90),
-        latency_p99=latency.percentile(99),
-        latency_max=latency.max,
+        latency_p50=latency.percentile(50) if sampled else None,
+        latency_p90=latency.percentile(90) if sampled else None,
+        latency_p99=latency.percentile(99) if sampled else None,
+        latency_max=latency.max if sampled else None,
         latency=latency,
         messages_per_second=messages / elapsed if elapsed > 0 else 0.0,
         bytes_per_second=totals.bytes / elapsed if elapsed > 0 else 0.0,
