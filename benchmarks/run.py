@@ -32,6 +32,8 @@ import msgspec
 if __package__ in (None, ""):  # run as `python benchmarks/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.claude_metrics import LABEL as CLAUDE_LABEL
+from benchmarks.claude_metrics import check_claude, run_claude
 from benchmarks.common import (
     MB,
     MIB,
@@ -205,6 +207,7 @@ def cases(streams: int = DEFAULT_STREAMS) -> list[Case]:
         Case("b", "from_file | parse_json_frames()", _prepare_parse),
         Case("c", "from_file | parse_json_frames() | backpressure(BLOCK)", _prepare_backpressure),
         Case("d", "c | route_by_type(Router.default()) | measure()", _prepare_full_pipeline),
+        Case("claude", CLAUDE_LABEL, lambda _path, _lines: Prepared(run_claude, check_claude)),
         Case(
             "concurrent",
             f"{streams} x from_cli(cat corpus) | d's stages, at once",
@@ -578,6 +581,14 @@ def report_throughput(
             "((d - c) / messages, medians)"
         )
         ratios["route_measure_us_per_message"] = per_message * 1e6
+    claude = by_key["claude"]
+    if d.measured and claude.measured:
+        per_message = (statistics.median(claude.seconds) - statistics.median(d.seconds)) / lines
+        print(
+            f"Claude-level metrics: {per_message * 1e6:.2f} µs per message "
+            "((claude - d) / messages, medians)"
+        )
+        ratios["claude_metrics_us_per_message"] = per_message * 1e6
     return {"rounds": args.rounds, "cases": results, "ratios": ratios}
 
 

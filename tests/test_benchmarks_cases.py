@@ -209,8 +209,9 @@ def test_main_runs_every_case_and_writes_the_json(
     assert results["ok"] is True
     assert results["corpus"]["messages"] == len(lines)
     cases = results["cases"]
-    assert list(cases) == ["a", "a2", "sdk", "b", "c", "d", "concurrent"]
-    measured = ["a", "a2", "b", "c", "d", "concurrent"] + (["sdk"] if SDK_INSTALLED else [])
+    assert list(cases) == ["a", "a2", "sdk", "b", "c", "d", "claude", "concurrent"]
+    measured = ["a", "a2", "b", "c", "d", "claude", "concurrent"]
+    measured += ["sdk"] if SDK_INSTALLED else []
     for key in measured:
         assert len(cases[key]["seconds"]) == 1, key
         assert cases[key]["vs_ujson"]["per_round"], key
@@ -222,6 +223,10 @@ def test_main_runs_every_case_and_writes_the_json(
         assert "skipped" in cases["sdk"]
         assert cases["b"]["vs_sdk"]["median"] is None
     assert cases["concurrent"]["details"]["delivered"] == [len(lines)] * 2
+    assert cases["claude"]["details"]["turns"] == sum(
+        _frame_type(line) == "result" for line in lines
+    )
+    assert "claude_metrics_us_per_message" in results["ratios"]
     assert results["latency"]["messages"] == 100
     assert results["memory"]["messages"] == len(lines)
     assert set(results["ratios"]) >= {"b/a", "b/a2", "c/b", "d/a"}
