@@ -179,3 +179,82 @@ def test_a_line_nested_ten_thousand_deep_is_one_parse_error_between_the_frames(
     assert document["messages"]["total"] == len(lines) + 1
     assert document["tools"]["by_name"]["Bash"]["calls"] == 1
     assert document["result"]["subtype"] == "success"
+
+
+# -- issue #13, item 4: the first parse errors, honest figures for recordings ------------
+
+
+def _table(stdout: str) -> dict[str, str]:
+    return dict(re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in stdout.splitlines())
+
+
+def test_the_first_parse_errors_are_listed_and_the_rest_counted(tmp_path: Path) -> None:
+    first = sample_path("permission_denied").read_bytes()
+    junk = [f"[debug] line {n}\n".encode() for n in range(25)]
+    stream = first + b"".join(junk)
+    path = tmp_path / "noisy.jsonl"
+    path.write_bytes(stream)
+    offsets = [stream.index(line) for line in junk]
+
+    document = rxclaude("stats", "--json", str(path)).json()
+    assert document["parse_errors"]["count"] == 25
+    assert [item["offset"] for item in document["parse_errors"]["items"]] == offsets[:20]
+
+    result = rxclaude("stats", str(path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    listed = [line.split()[2] for line in lines if line.lstrip().startswith("at byte ")]
+    assert listed == [str(offset) for offset in offsets[:20]]
+    assert _table(result.stdout)["…"] == "5 more"
+
+
+def test_objects_without_a_type_are_shown_with_a_placeholder(tmp_path: Path) -> None:
+    path = tmp_path / "untyped.jsonl"
+    path.write_bytes(b'{"type":"system","subtype":"init"}\n{"no":"type"}\n')
+    assert _table(rxclaude("stats", str(path)).stdout)["by type"] == "(no type) 1 · system 1"
+    assert rxclaude("stats", "--json", str(path)).json()["messages"]["by_type"][""] == 1
+    listing = rxclaude("list", str(path)).stdout.splitlines()
+    assert listing[3].split()[2] == "(no"  # offset, bytes, then the placeholder
+    assert "(no type)" in listing[3]
+    assert "        1  (no type)" in listing
+
+
+def test_costs_are_rounded_where_they_are_printed() -> None:
+    # the CLI wrote total_cost_usd 0.0007620000000000001 in this recording
+    listing = rxclaude("list", "--sample", "tool_use_partial").stdout
+    assert "cost=$0.000762\n" in listing
+    assert "0000000" not in listing
+    table = _table(rxclaude("stats", "--sample", "tool_use_partial").stdout)
+    assert table["cost"] == "$0.000762"
+
+
+def test_without_samples_the_latency_is_none_not_zero() -> None:
+    result = rxclaude("stats", "--json", "-", stdin=b"")
+    assert result.returncode == 0, result.stderr
+    latency = result.json()["latency_ms"]
+    assert latency == {"p50": None, "p90": None, "p99": None, "max": None, "samples": 0}
+    assert _table(rxclaude("stats", "-", stdin=b"").stdout)["latency"] == "none sampled"
+
+
+def test_a_recording_s_timings_are_reading_times_and_say_so() -> None:
+    result = rxclaude("stats", "--sample", "tool_use_partial")
+    table = _table(result.stdout)
+    assert "throughput" not in table
+    assert re.fullmatch(r"[\d,]+ msg/s · [\d.,]+ MB/s", table["read speed"])
+    assert re.fullmatch(r"32 · 15,309 bytes · read in \d+\.\d{3} s", table["messages"])
+    assert table["Bash"] == "1 call · 0 failed"  # no duration: the recording has none
+    document = rxclaude("stats", "--json", "--sample", "tool_use_partial").json()
+    assert document["live"] is False
+    bash = document["tools"]["by_name"]["Bash"]
+    assert bash["duration_ms"] == {"total": None, "mean": None, "max": None}
+
+
+def test_a_pipe_s_timings_are_its_own() -> None:
+    piped = sample_path("tool_use_partial").read_bytes()
+    table = _table(rxclaude("stats", "-", stdin=piped).stdout)
+    assert "read speed" not in table
+    assert re.fullmatch(r"[\d,]+ msg/s · [\d.,]+ MB/s", table["throughput"])
+    assert re.fullmatch(r"1 call · 0 failed · \d+ ms total · max \d+ ms", table["Bash"])
+    document = rxclaude("stats", "--json", "-", stdin=piped).json()
+    assert document["live"] is True
+    assert document["tools"]["by_name"]["Bash"]["duration_ms"]["total"] >= 0

@@ -15,12 +15,17 @@ COMMAND = [sys.executable, "-m", "rxclaude"]
 
 def run(*arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*COMMAND, *arguments], capture_output=True, text=True, timeout=60, check=False
+        [*COMMAND, *arguments],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
-def test_without_arguments_it_summarises_every_bundled_sample() -> None:
-    result = run("--quiet")
+def test_list_without_recordings_summarises_every_bundled_sample() -> None:
+    result = run("list", "--quiet")
     assert result.returncode == 0, result.stderr
     for name in sample_names():
         messages = decode(sample_path(name).read_bytes())
@@ -42,11 +47,10 @@ def test_listing_shows_every_message_with_its_offset(tmp_path: Path) -> None:
     assert "Bash(" in result.stdout
 
 
-def test_a_missing_file_is_a_one_line_error() -> None:
-    result = run("/nonexistent/recording.jsonl")
-    assert result.returncode == 2
-    assert "no such file" in result.stderr
-    assert "Traceback" not in result.stderr
+def test_options_without_a_command_are_the_listing_s() -> None:
+    bare = run("--quiet", "--sample", "permission_denied")
+    assert bare.returncode == 0, bare.stderr
+    assert bare.stdout.startswith("== sample permission_denied\n-- 6 messages")
 
 
 def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
@@ -54,7 +58,10 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> Non
     path = tmp_path / "long.jsonl"
     path.write_bytes(b'{"type":"stream_event","event":{"type":"ping"}}\n' * 20_000)
     with subprocess.Popen(
-        [*COMMAND, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [*COMMAND, str(path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     ) as process:
         assert process.stdout is not None and process.stderr is not None
         assert process.stdout.readline().startswith(b"==")

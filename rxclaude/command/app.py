@@ -1,19 +1,33 @@
 """The ``rxclaude`` command line: ``list``, ``view``, ``stats``, ``run`` and ``demo``.
 
-A command line that does not start with a subcommand is a ``list`` one, as ``rxclaude``
-was before it had subcommands (``rxclaude --quiet``, ``rxclaude FILE``).
+Without arguments it prints its help, or lists its stdin when that is a pipe or a file
+(``cat run.jsonl | rxclaude``). A command line that starts with an option or with an
+existing path is a ``list`` one, as ``rxclaude`` was before it had subcommands
+(``rxclaude --quiet``, ``rxclaude FILE``); a word close to a command's name is a typo
+("did you mean 'view'?"). Every error message is redacted and made terminal-safe.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
+import shlex
+import stat
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from rxclaude.command import demo, listing, run, stats
-from rxclaude.command.session import Session, add_input_arguments, input_source, make_console
+from rxclaude.command.format import safe
+from rxclaude.command.session import (
+    Session,
+    add_input_arguments,
+    input_source,
+    make_console,
+)
 from rxclaude.command.view import watch
+from rxclaude.redact import redact, redact_arguments
 from rxclaude.sources import SpooledSource
 
 COMMANDS = ("list", "view", "stats", "run", "demo")
@@ -21,9 +35,18 @@ INTERRUPTED = 130
 """The exit code after Ctrl-C (128 + SIGINT, as shells report it)."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose error messages are redacted and terminal-safe: they
+    repeat what was typed, which may hold a key or a control character."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {safe(redact(message))}\n")
+
+
+def build_parser() -> Parser:
     """The parser of every subcommand; each sets ``parser`` to its own parser."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="rxclaude",
         description=(
             "Watch, measure and run Claude Code stream-json output "
@@ -31,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "Start with 'rxclaude demo': it replays a bundled recording through the whole "
-            "pipeline, with no API key and no network. Without a subcommand, rxclaude "
-            "lists recordings ('rxclaude list')."
+            "pipeline, with no API key and no network. 'rxclaude list' lists the bundled "
+            "recordings, 'rxclaude FILE' (or a pipe into rxclaude) lists a recording."
         ),
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -40,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     def command(
         name: str, summary: str, description: str, usage: str | None = None
     ) -> argparse.ArgumentParser:
-        subparser = commands.add_parser(name, help=summary, description=description, usage=usage)
+        subparser = commands.add_parser(
+            name, help=summary, description=description, usage=usage, allow_abbrev=False
+        )
         subparser.set_defaults(parser=subparser)
         return subparser
 
@@ -100,14 +125,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(arguments: list[str]) -> int:
-    if not arguments or arguments[0] not in (*COMMANDS, "-h", "--help"):
-        arguments = ["list", *arguments]
+    parser = build_parser()
+    if not arguments:
+        if not _stdin_has_input():
+            parser.print_help()
+            return 0
+        arguments = ["list", "-"]
+    elif arguments[0] not in (*COMMANDS, "-h", "--help"):
+        arguments = (
+            ["list", *arguments] if _is_listing(arguments[0]) else _unknown(parser, arguments[0])
+        )
     claude_arguments: list[str] = []
     if arguments[0] == "run" and "--" in arguments:
         end = arguments.index("--")
         arguments, claude_arguments = arguments[:end], arguments[end + 1 :]
-    options = build_parser().parse_args(arguments)
+    options, unknown = parser.parse_known_args(arguments)
     subparser: argparse.ArgumentParser = options.parser
+    if unknown:
+        message = f"unrecognized arguments: {' '.join(redact_arguments(unknown))}"
+        if options.command == "run":
+            message += "; put the CLI's arguments after '--': " + _run_hint(
+                arguments[1:], unknown, claude_arguments
+            )
+        subparser.error(message)
     if options.command == "list":
         return listing.run_list(options, subparser)
     console = make_console()
@@ -115,18 +155,71 @@ def _dispatch(arguments: list[str]) -> int:
         return run.run_claude(options, claude_arguments, console, subparser)
     if options.command == "demo":
         return demo.run_demo(options, console)
-    name, source = input_source(options, subparser)
-    session = Session()
+    stream = input_source(options, subparser)
+    session = Session(
+        max_frame_bytes=options.max_frame_bytes,
+        sniff_bytes=options.sniff_bytes,
+        name=redact(stream.name),
+    )
     if options.command == "view":
-        return 0 if watch(session, source, console) is None else 1
-    error = session.run(source, _ignore)
+        return 0 if watch(session, stream.source, console) is None else 1
+    error = session.run(stream.source, _ignore)
+    source = stream.source
     spool = source.statistics() if isinstance(source, SpooledSource) else None
-    document = stats.collect(session, name, error, spool=spool)
+    document = stats.collect(session, stream.name, error, spool=spool, live=stream.live)
     if options.json:
         print(stats.to_json(document))
     else:
         stats.render(console, document)
     return 0 if error is None else 1
+
+
+def _stdin_has_input() -> bool:
+    """Whether stdin is a pipe, a socket or a file (not a terminal, not ``/dev/null``)."""
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):  # no stdin at all, or closed
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode) or stat.S_ISSOCK(mode)
+
+
+def _is_listing(first: str) -> bool:
+    """Whether a command line starting with ``first`` (not a command) is a ``list`` one:
+    an option, ``-``, an existing path, or what looks like a path and no command's typo."""
+    if first.startswith("-") or os.path.lexists(first):
+        return True
+    return _close_command(first) is None and ("/" in first or "." in first)
+
+
+def _close_command(word: str) -> str | None:
+    close = difflib.get_close_matches(word, COMMANDS, n=1)
+    return close[0] if close else None
+
+
+def _unknown(parser: Parser, word: str) -> NoReturn:
+    """The usage error for a first word that is neither a command nor a path."""
+    close = _close_command(word)
+    if close is not None:
+        parser.error(f"unknown command {word!r}, did you mean {close!r}?")
+    commands = ", ".join(COMMANDS)
+    parser.error(
+        f"unknown command or file {word!r}: the commands are {commands}; "
+        "a recording's path lists it"
+    )
+
+
+def _run_hint(given: list[str], unknown: list[str], claude_arguments: list[str]) -> str:
+    """``rxclaude run [its own options] -- [the rest]``: the command line ``given`` (after
+    ``run``, before ``--``) was probably meant to be."""
+    rest = list(unknown)
+    own = []
+    for argument in given:
+        if rest and argument == rest[0]:
+            rest.pop(0)
+        else:
+            own.append(argument)
+    shown = redact_arguments([*unknown, *claude_arguments])
+    return shlex.join(["rxclaude", "run", *own, "--"]) + " " + " ".join(shown)
 
 
 def _ignore(_: object) -> None:

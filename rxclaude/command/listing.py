@@ -1,7 +1,8 @@
 """``rxclaude list``: every message of a recording, one line each, and a summary.
 
-With no recording it reads every bundled sample. The bare ``rxclaude [FILE|-]`` (no
-subcommand) is this listing too, as it was before the subcommands existed.
+With no recording it reads every bundled sample. ``rxclaude FILE`` (no subcommand, an
+existing path) is this listing too, as it was before the subcommands existed, and so is a
+bare ``rxclaude`` whose stdin is a pipe or a file.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ import argparse
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import reactivex
 
 from rxclaude._samples import sample_names, sample_path
-from rxclaude.command.format import json_snippet, safe, shorten
+from rxclaude.command.format import dollars, json_snippet, safe, shorten
+from rxclaude.command.session import NO_TYPE, add_max_frame_bytes, unreadable
 from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES, parse_json_frames
 from rxclaude.messages import (
     AssistantMessage,
@@ -27,6 +28,7 @@ from rxclaude.messages import (
     StreamEventMessage,
     UserMessage,
 )
+from rxclaude.redact import redact
 from rxclaude.sources import from_file, from_reader
 
 _SNIPPET = 70
@@ -63,10 +65,9 @@ def describe(message: Message) -> str:
     if isinstance(message, StatusMessage):
         return f"status={message.status}"
     if isinstance(message, ResultMessage):
-        cost = message.total_cost_usd
         return (
             f"is_error={message.is_error} turns={message.num_turns} "
-            f"cost=${cost if cost is not None else '?'}"
+            f"cost={dollars(message.total_cost_usd)}"
         )
     return ""
 
@@ -85,7 +86,7 @@ def summarise(
 
     def show(message: Message) -> None:
         nonlocal total_bytes
-        kind = message.type + (f"/{message.subtype}" if message.subtype else "")
+        kind = (message.type or NO_TYPE) + (f"/{message.subtype}" if message.subtype else "")
         counts[kind] += 1
         total_bytes += message.nbytes
         if listing:
@@ -95,7 +96,7 @@ def summarise(
     def failed(error: Exception) -> None:
         if isinstance(error, BrokenPipeError):
             raise error  # our own output was closed: the command stops quietly
-        print(safe(f"error: {error}"), file=sys.stderr)
+        print(safe(redact(f"error: {error}")), file=sys.stderr)
         counts["<stream error>"] += 1
 
     print(safe(f"== {name}"))
@@ -127,20 +128,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a bundled sample recording (repeatable)",
     )
     parser.add_argument("--quiet", action="store_true", help="print the summaries only")
-    parser.add_argument(
-        "--max-frame-bytes", type=_positive, default=DEFAULT_MAX_FRAME_BYTES, metavar="N"
-    )
-
-
-def _positive(text: str) -> int:
-    """An argument that must be a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+    add_max_frame_bytes(parser)
 
 
 def run_list(options: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -149,8 +137,8 @@ def run_list(options: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     for path in options.paths:
         if path == "-":
             sources.append(("<stdin>", from_reader(sys.stdin.buffer)))
-        elif not Path(path).is_file():
-            parser.error(f"no such file: {path}")
+        elif (problem := unreadable(path)) is not None:
+            parser.error(f"{path}: {problem}")
         else:
             sources.append((path, from_file(path)))
     samples = options.sample or ([] if options.paths else sample_names())

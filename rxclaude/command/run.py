@@ -1,26 +1,44 @@
 """``rxclaude run -- CLAUDE_ARGS…``: run Claude Code, watch its stream live, then sum it up.
 
 The CLI runs through ``from_cli`` with ``--output-format stream-json --verbose`` added when
-absent (``-p`` and the prompt are the caller's business). The command exits with the CLI's
-exit code (128 + N when signal N killed it); Ctrl-C disposes the pipeline, which
-terminates the CLI's process group, and exits with 130.
+absent (``-p`` and the prompt are the caller's business). When the command's stdin is not
+a terminal it becomes the CLI's stdin, streamed as it arrives and closed at its end: a
+prompt piped to ``-p``, or the turns of ``--input-format stream-json`` (a pipe that stays
+open keeps the conversation open). On a terminal the CLI's stdin is ``/dev/null``.
+
+The command exits with the CLI's exit code (128 + N when signal N killed it), but never
+with 0 when the CLI wrote no stream-json frame (then 1); 127 when the CLI cannot be
+started, with a message and no figures. Ctrl-C disposes the pipeline, which terminates the
+CLI's process group, and exits with 130.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import stat
+import sys
 
+from reactivex import Observable
+from reactivex.scheduler import NewThreadScheduler
 from rich.console import Console
 
 from rxclaude.backpressure import DEFAULT_BUFFER_SIZE, Policy, check_buffer_size
 from rxclaude.command import stats
-from rxclaude.command.session import Session
+from rxclaude.command.session import Session, report
 from rxclaude.command.view import watch
 from rxclaude.redact import redact_arguments
-from rxclaude.sources import CLIProcessError, find_claude, from_cli
+from rxclaude.sources import CLIProcessError, SpooledSource, find_claude, from_cli, from_reader
 
 CANNOT_START = 127
 """The exit code when the CLI could not be started (as a shell says for a missing command)."""
+
+NO_CLI = (
+    "no Claude Code CLI found: pip install 'rxclaude[e2e]' (it bundles one), "
+    "install Claude Code (https://docs.anthropic.com/en/docs/claude-code), "
+    "or give its path with --claude PATH"
+)
 
 
 class UsageError(ValueError):
@@ -81,6 +99,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def cannot_start(executable: str) -> str | None:
+    """Why ``executable`` cannot be started (``no such file``, ``not found on PATH``, ``is a
+    directory``, ``not executable``), or None when it looks startable."""
+    path = executable if "/" in executable or os.sep in executable else shutil.which(executable)
+    if path is None:
+        return "not found on PATH"
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return "no such file"
+    except OSError as error:
+        return (error.strerror or type(error).__name__).lower()
+    if stat.S_ISDIR(mode):
+        return "is a directory"
+    if not os.access(path, os.X_OK):
+        return "not executable"
+    return None
+
+
+def stdin_input() -> Observable[bytes] | None:
+    """The command's stdin as the CLI's input: None on a terminal (or when closed), else
+    its chunks as they arrive, read on a thread of their own."""
+    if sys.stdin is None or sys.stdin.isatty():
+        return None
+    return from_reader(sys.stdin.buffer, scheduler=NewThreadScheduler())
+
+
+def _never_started(error: Exception | None, session: Session, source: SpooledSource) -> bool:
+    """Whether the stream failed before the CLI gave anything: it could not be started."""
+    return (
+        isinstance(error, OSError)
+        and session.frames == 0
+        and source.statistics().received_bytes == 0
+    )
+
+
 def exit_code(error: Exception | None) -> int:
     """The command's exit code for the way the stream ended."""
     if error is None:
@@ -107,15 +161,24 @@ def run_claude(
         parser.error("give the CLI's arguments after '--', e.g. rxclaude run -- -p 'Say hi'")
     claude = options.claude or find_claude()
     if claude is None:
-        parser.error("no Claude Code CLI found: install it, or give its path with --claude")
+        return report("run", NO_CLI, CANNOT_START)
     try:
         command = claude_command(claude, claude_arguments)
     except UsageError as usage:
         parser.error(str(usage))
+    problem = cannot_start(claude)
+    if problem is not None:
+        return report("run", f"cannot start {claude}: {problem}", CANNOT_START)
     session = Session(policy=Policy(options.policy), buffer_size=options.buffer_size)
-    source = from_cli(command)
+    source = from_cli(command, input=stdin_input())
     error = watch(session, source, console)
+    if _never_started(error, session, source):
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        return report("run", f"cannot start {claude}: {reason}", CANNOT_START)
     console.print()
     shown = " ".join(redact_arguments(command))
     stats.render(console, stats.collect(session, shown, error, spool=source.statistics()))
-    return exit_code(error)
+    code = exit_code(error)
+    if session.frames == 0:
+        return report("run", "the CLI wrote no stream-json frame", code or 1)
+    return code

@@ -15,35 +15,82 @@ import os
 import stat
 import sys
 from collections.abc import Callable
-from pathlib import Path
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from rich.console import Console
 
 from rxclaude._samples import sample_names, sample_path
 from rxclaude.backpressure import DEFAULT_BUFFER_SIZE, Policy
+from rxclaude.command.format import safe
+from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES
 from rxclaude.handlers import BuiltinHandlers
-from rxclaude.messages import Message
+from rxclaude.messages import Message, ParseError
 from rxclaude.metrics import StreamMetrics
 from rxclaude.pipeline import StreamHandler, StreamSource
-from rxclaude.routing import Router
+from rxclaude.redact import redact
+from rxclaude.routing import HandlerError, Router
 from rxclaude.sources import from_reader
+
+PARSE_ERRORS_KEPT = 20
+"""Parse errors a session keeps for the figures: the first ones (the rest are counted)."""
+
+DEFAULT_SNIFF_BYTES = 64 * 1024
+"""How far ``view`` and ``stats`` read for a first frame before they give up on an input."""
+
+NO_TYPE = "(no type)"
+"""What the figures and the listing show for a JSON object without a ``type``."""
+
+
+class NotStreamJSONError(Exception):
+    """The input gave no stream-json frame: in its first ``within`` bytes, or (``within``
+    None) before it ended."""
+
+    def __init__(self, name: str, within: int | None) -> None:
+        if within is None:
+            detail = "no frame in it"
+        else:
+            detail = f"no frame in its first {within:,} bytes; --sniff-bytes N reads further"
+        super().__init__(f"{name} does not look like stream-json: {detail}")
+
+
+def is_frame(message: Message) -> bool:
+    """Whether ``message`` is a stream-json frame: a JSON object with a ``type``."""
+    return bool(message.type) and not isinstance(message, ParseError | HandlerError)
 
 
 class Session:
     """The built-in handlers, the metrics and the pipeline of one command.
 
     Every message is timed (``sample_every=1``): a command's streams are short enough.
+    ``frames`` counts the stream-json frames delivered, ``parse_errors`` keeps the first
+    :data:`PARSE_ERRORS_KEPT` parse errors. With ``sniff_bytes``, the items before the
+    first frame are held back (and shown when it comes); when they reach ``sniff_bytes``
+    bytes of input, or the input ends, with no frame, the stream stops with
+    :class:`NotStreamJSONError` naming ``name``, and the held items are not shown. The
+    pipeline's reader may be ahead of the delivery by up to the buffer's capacity: what
+    it read is in the figures.
     """
 
     def __init__(
-        self, *, policy: Policy = Policy.BLOCK, buffer_size: int = DEFAULT_BUFFER_SIZE
+        self,
+        *,
+        policy: Policy = Policy.BLOCK,
+        buffer_size: int = DEFAULT_BUFFER_SIZE,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+        sniff_bytes: int | None = None,
+        name: str = "the input",
     ) -> None:
         self.policy = policy
         router = Router.default()
         self.handlers: BuiltinHandlers = router.handlers
         self.metrics = StreamMetrics(sample_every=1)
-        self.pipeline = StreamHandler(buffer_size, policy, router, metrics=self.metrics)
+        self.pipeline = StreamHandler(
+            buffer_size, policy, router, metrics=self.metrics, max_frame_bytes=max_frame_bytes
+        )
+        self.sniff_bytes = sniff_bytes
+        self.name = name
+        self.frames = 0
+        self.parse_errors: list[ParseError] = []
 
     def run(self, source: StreamSource, on_message: Callable[[Message], None]) -> Exception | None:
         """Stream ``source`` through the pipeline into ``on_message``; block until it ends.
@@ -53,8 +100,9 @@ class Session:
         so does a ``KeyboardInterrupt``: disposing stops a CLI process.
         """
         callback_failed = False
+        held: list[Message] | None = [] if self.sniff_bytes is not None else None
 
-        def deliver(message: Message) -> None:
+        def show(message: Message) -> None:
             nonlocal callback_failed
             try:
                 on_message(message)
@@ -62,13 +110,40 @@ class Session:
                 callback_failed = True
                 raise
 
+        def deliver(message: Message) -> None:
+            nonlocal held
+            self._count(message)
+            if held is not None:
+                if not is_frame(message):
+                    held.append(message)
+                    limit = self.sniff_bytes
+                    if limit is not None and message.offset + message.nbytes >= limit:
+                        raise NotStreamJSONError(self.name, limit)
+                    return
+                waiting, held = held, None
+                for item in waiting:
+                    show(item)
+            show(message)
+
         try:
             self.pipeline.stream_with_callback(source, deliver)
+        except NotStreamJSONError as not_stream_json:
+            return not_stream_json
         except Exception as error:
             if callback_failed:
                 raise
+            for item in held or ():
+                on_message(item)
             return error
+        if held:
+            return NotStreamJSONError(self.name, None)
         return None
+
+    def _count(self, message: Message) -> None:
+        if is_frame(message):
+            self.frames += 1
+        elif isinstance(message, ParseError) and len(self.parse_errors) < PARSE_ERRORS_KEPT:
+            self.parse_errors.append(message)
 
 
 class _Console(Console):
@@ -100,8 +175,30 @@ def make_console(file: TextIO | None = None) -> Console:
     )
 
 
+def whole_number(text: str) -> int:
+    """An option's value that must be a whole number of at least 1 (argparse ``type``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def add_max_frame_bytes(parser: argparse.ArgumentParser) -> None:
+    """``--max-frame-bytes N``."""
+    parser.add_argument(
+        "--max-frame-bytes",
+        type=whole_number,
+        default=DEFAULT_MAX_FRAME_BYTES,
+        metavar="N",
+        help=f"a longer line is one parse error (default: {DEFAULT_MAX_FRAME_BYTES:,})",
+    )
+
+
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
-    """``[FILE|-]`` and ``--sample NAME``."""
+    """``[FILE|-]``, ``--sample NAME``, ``--max-frame-bytes N`` and ``--sniff-bytes N``."""
     parser.add_argument(
         "file",
         nargs="?",
@@ -111,22 +208,66 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sample", choices=sample_names(), metavar="NAME", help="a bundled sample recording"
     )
+    add_max_frame_bytes(parser)
+    parser.add_argument(
+        "--sniff-bytes",
+        type=whole_number,
+        default=DEFAULT_SNIFF_BYTES,
+        metavar="N",
+        help="give up on an input with no stream-json frame in its first N bytes "
+        f"(default: {DEFAULT_SNIFF_BYTES:,})",
+    )
 
 
-def input_source(
-    options: argparse.Namespace, parser: argparse.ArgumentParser
-) -> tuple[str, StreamSource]:
-    """The name and source the input options select (a usage error if there is none)."""
+class Input(NamedTuple):
+    """What a command reads: its name, the source, and whether it arrives live."""
+
+    name: str
+    source: StreamSource
+    live: bool
+    """False for a file or a sample (their timings are reading times), True for a pipe."""
+
+
+def input_source(options: argparse.Namespace, parser: argparse.ArgumentParser) -> Input:
+    """The input the options select (a usage error if there is none or it is unreadable)."""
     if options.sample is not None:
         if options.file is not None:
             parser.error("give a FILE or --sample, not both")
-        return f"sample {options.sample}", str(sample_path(options.sample))
+        return Input(f"sample {options.sample}", str(sample_path(options.sample)), live=False)
     if options.file == "-" or (options.file is None and not sys.stdin.isatty()):
         # A pipe's writer may not wait for us: keep what it writes (a file waits).
         piped = not stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode)
-        return "<stdin>", from_reader(sys.stdin.buffer, spool=True) if piped else sys.stdin.buffer
+        if piped:
+            return Input("<stdin>", from_reader(sys.stdin.buffer, spool=True), live=True)
+        return Input("<stdin>", sys.stdin.buffer, live=False)
     if options.file is None:
         parser.error("no input: give a FILE, '-' with a pipe, or --sample NAME")
-    if not Path(options.file).is_file():
-        parser.error(f"no such file: {options.file}")
-    return options.file, str(options.file)
+    problem = unreadable(options.file)
+    if problem is not None:
+        parser.error(f"{options.file}: {problem}")
+    return Input(options.file, str(options.file), live=False)
+
+
+def unreadable(path: str) -> str | None:
+    """Why ``path`` cannot be read as a recording (``no such file``, ``is a directory``,
+    ``permission denied``…), or None. Nothing is opened: a named pipe stays untouched."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return "no such file"
+    except PermissionError:
+        return "permission denied"
+    except OSError as error:
+        return (error.strerror or type(error).__name__).lower()
+    if stat.S_ISDIR(mode):
+        return "is a directory"
+    if not os.access(path, os.R_OK):
+        return "permission denied"
+    return None
+
+
+def report(command: str, message: str, code: int) -> int:
+    """Print ``rxclaude COMMAND: MESSAGE`` on stderr (redacted, controls made visible);
+    return ``code``, the exit code."""
+    print(f"rxclaude {command}: {safe(redact(message))}", file=sys.stderr)
+    return code

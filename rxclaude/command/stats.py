@@ -6,18 +6,23 @@ always present (a figure the stream did not give is ``null``):
 
 ``source``
     What was read: a path, ``<stdin>``, ``sample NAME``, or the command line of ``run``.
+``live``
+    Whether the stream arrived live (``run``, a pipe): false for a file or a sample, whose
+    ``throughput`` is then the speed of reading it and whose tool durations are ``null``
+    (a recording carries no times of its own).
 ``messages``
     ``total`` (messages through the pipeline, parse errors included), ``bytes`` (the
     frames' bytes, line ends excluded), ``by_type`` (frame ``type`` → count;
-    ``parse_error`` for bad input), ``by_kind`` (every ``Kind`` value → count; a message
-    counts once for each of its kinds), ``system_subtypes`` (``system`` subtype → count).
+    ``parse_error`` for bad input, ``""`` for objects without a ``type``), ``by_kind``
+    (every ``Kind`` value → count; a message counts once for each of its kinds),
+    ``system_subtypes`` (``system`` subtype → count).
 ``tools``
     ``calls`` (started), ``errors``, ``unpaired_results`` (results whose call was not
     seen), ``running`` (calls still without a result), ``unanswered`` (calls given up
     without a result when their session's ``result`` came), and ``by_name``: tool name →
     ``{"calls", "errors", "finished", "duration_ms": {"total", "mean", "max"}}``. A
-    duration runs from the arrival of the ``tool_use`` frame to that of its result, in
-    this run: read from a file, it is a reading time, not the recorded one.
+    duration runs from the arrival of the ``tool_use`` frame to that of its result;
+    ``null`` when the stream was not live.
 ``tokens``
     ``input``, ``output``, ``cache_read``, ``cache_creation``: the ``usage`` of the
     ``result`` frames, added up over the turns.
@@ -27,10 +32,11 @@ always present (a figure the stream did not give is ``null``):
     ``total`` and ``by_source`` (``parse``, ``result``, ``api_retry``, ``api_error``,
     ``tool_result``, ``handler``, ``control``, ``stream``; see ``ErrorRecord``).
 ``parse_errors``
-    ``count``, and ``items``: ``{"offset", "nbytes", "reason", "detail"}`` per parse error
-    in stream order (those among the last 1000 errors the error handler keeps).
+    ``count``, and ``items``: ``{"offset", "nbytes", "reason", "detail"}`` for each of the
+    first 20 parse errors (``PARSE_ERRORS_KEPT``), in stream order.
 ``throughput``
-    ``elapsed_s``, ``messages_per_s``, ``bytes_per_s``: over the whole stream.
+    ``elapsed_s``, ``messages_per_s``, ``bytes_per_s``: over the whole stream (for a
+    stream that was not ``live``, the time and speed of reading it).
 ``latency_ms``
     ``p50``, ``p90``, ``p99``, ``max``: from a frame's arrival to the end of its handling
     (parsing, buffering, handlers, rendering), every message sampled (``null`` without
@@ -60,8 +66,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rxclaude.command.format import dollars, milliseconds, plural, safe_json, styled
-from rxclaude.command.session import Session
-from rxclaude.messages import ParseError
+from rxclaude.command.session import NO_TYPE, Session
 from rxclaude.sources import SpoolStatistics
 
 Document = dict[str, Any]
@@ -73,19 +78,19 @@ def collect(
     stream_error: Exception | None = None,
     *,
     spool: SpoolStatistics | None = None,
+    live: bool = True,
 ) -> Document:
     """The figures of ``session``'s stream so far, as the JSON document described above;
-    ``spool``: the source's spool, if it had one."""
+    ``spool``: the source's spool, if it had one; ``live``: whether the stream arrived
+    live rather than read from a recording."""
     handlers = session.handlers
     snapshot = session.metrics.snapshot()
     buffer = session.pipeline.backpressure.statistics()
     usage = handlers.metadata.usage
     last = handlers.complete.last
-    parse_errors = [
-        record.message for record in handlers.error.errors if isinstance(record.message, ParseError)
-    ]
     return {
         "source": source,
+        "live": live,
         "messages": {
             "total": snapshot.messages_received,
             "bytes": snapshot.bytes_processed,
@@ -93,7 +98,7 @@ def collect(
             "by_kind": {kind.value: count for kind, count in snapshot.by_kind.items()},
             "system_subtypes": dict(sorted(handlers.system.counts.items())),
         },
-        "tools": _tools(session),
+        "tools": _tools(session, live),
         "tokens": {
             "input": usage.get("input_tokens", 0),
             "output": usage.get("output_tokens", 0),
@@ -114,7 +119,7 @@ def collect(
                     "reason": error.reason,
                     "detail": error.detail,
                 }
-                for error in parse_errors
+                for error in session.parse_errors
             ],
         },
         "throughput": {
@@ -169,21 +174,23 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else seconds * 1000
 
 
-def _tools(session: Session) -> Document:
+def _tools(session: Session, live: bool) -> Document:
     tool_use = session.handlers.tool_use
     calls = tool_use.calls
     by_name: Document = {}
     for name, started in sorted(tool_use.by_name.items()):
         finished = [call for call in calls if call.name == name and call.finished]
         durations = [
-            call.duration.total_seconds() * 1000 for call in finished if call.duration is not None
+            call.duration.total_seconds() * 1000
+            for call in finished
+            if call.duration is not None and live
         ]
         by_name[name] = {
             "calls": started,
             "errors": sum(1 for call in finished if call.is_error),
             "finished": len(finished),
             "duration_ms": {
-                "total": sum(durations),
+                "total": sum(durations) if durations else None,
                 "mean": sum(durations) / len(durations) if durations else None,
                 "max": max(durations, default=None),
             },
@@ -209,7 +216,7 @@ def _total(total: int, counts: dict[str, int]) -> str:
 
 def _counts(counts: dict[str, int]) -> str:
     present = sorted((item for item in counts.items() if item[1]), key=lambda i: (-i[1], i[0]))
-    return " · ".join(f"{key} {n}" for key, n in present) or "none"
+    return " · ".join(f"{key or NO_TYPE} {n}" for key, n in present) or "none"
 
 
 class Row(NamedTuple):
@@ -227,12 +234,13 @@ def rows(document: Document) -> list[Row]:
     throughput, latency = document["throughput"], document["latency_ms"]
     errors, parse_errors = document["errors"], document["parse_errors"]
     buffer = document["backpressure"]
+    live = document["live"]
     lines = [
         Row("source", document["source"]),
         Row(
             "messages",
             f"{messages['total']:,} · {messages['bytes']:,} bytes · "
-            f"{throughput['elapsed_s']:.3f} s",
+            f"{'' if live else 'read in '}{throughput['elapsed_s']:.3f} s",
         ),
         Row("by type", _counts(messages["by_type"])),
         Row("by kind", _counts(messages["by_kind"])),
@@ -242,12 +250,15 @@ def rows(document: Document) -> list[Row]:
     lines.append(Row("tool calls", f"{tools['calls']} · {tools['errors']} failed"))
     for name, tool in tools["by_name"].items():
         duration = tool["duration_ms"]
+        timing = (
+            f" · {milliseconds(duration['total'])} total · max {milliseconds(duration['max'])}"
+            if duration["total"] is not None
+            else ""
+        )
         lines.append(
             Row(
                 f"  {name}",
-                f"{plural(tool['calls'], 'call')} · {tool['errors']} failed · "
-                f"{milliseconds(duration['total'])} total · "
-                f"max {milliseconds(duration['max'])}",
+                f"{plural(tool['calls'], 'call')} · {tool['errors']} failed{timing}",
                 tool["errors"] > 0,
             )
         )
@@ -265,9 +276,12 @@ def rows(document: Document) -> list[Row]:
         Row(f"  at byte {item['offset']}", f"{item['reason']}: {item['detail']}", alert=True)
         for item in parse_errors["items"]
     ]
+    more = parse_errors["count"] - len(parse_errors["items"])
+    if more > 0:
+        lines.append(Row("  …", f"{more:,} more", alert=True))
     lines += [
         Row(
-            "throughput",
+            "throughput" if live else "read speed",
             f"{throughput['messages_per_s']:,.0f} msg/s · "
             f"{throughput['bytes_per_s'] / 1e6:,.2f} MB/s",
         ),
