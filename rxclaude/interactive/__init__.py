@@ -7,6 +7,8 @@ by functions or Rx operators.
   :func:`deny`) and hooks (:class:`HookMatcher`);
 * :mod:`~rxclaude.interactive.lanes`: the message lane and the control lane, each with a
   thread, so that a held consumer never holds a permission prompt;
+* :mod:`~rxclaude.interactive.responder`: the answers to the CLI's requests;
+  :mod:`~rxclaude.interactive.requests`: the host's requests waiting for an answer;
 * :mod:`~rxclaude.interactive.protocol`: the frames a session writes and the protocol's
   errors; :mod:`~rxclaude.interactive.turns`: a turn as an awaitable Observable.
 

@@ -25,10 +25,9 @@ from rxclaude.interactive.handlers import (
     CanUseTool,
     HookMatcher,
     HookRegistry,
-    PermissionDecision,
     PermissionPolicy,
 )
-from rxclaude.interactive.lanes import ControlWorker, MessageLane
+from rxclaude.interactive.lanes import MessageLane
 from rxclaude.interactive.protocol import (
     Content,
     ControlEvent,
@@ -36,12 +35,11 @@ from rxclaude.interactive.protocol import (
     SessionClosedError,
     control_request,
     encode,
-    error_response,
     session_argv,
-    success_response,
     user_turn,
 )
 from rxclaude.interactive.requests import PendingRequests
+from rxclaude.interactive.responder import Responder
 from rxclaude.interactive.turns import Turn
 from rxclaude.messages import (
     ClaudeMessage,
@@ -51,9 +49,7 @@ from rxclaude.messages import (
     ResultMessage,
 )
 from rxclaude.messages.control import (
-    CanUseToolRequest,
     ControlCancelRequestMessage,
-    HookCallbackRequest,
     control_message,
     typed_control,
 )
@@ -113,9 +109,10 @@ class ClaudeSession:
         answers_permissions = can_use_tool is not None or permission_policy is not None
         self.argv = session_argv(claude, args, answers_permissions)
         self._cwd, self._env = cwd, env
-        self._can_use_tool = can_use_tool
-        self._policy = permission_policy
         self._hooks = HookRegistry(hooks or {})
+        self._responder = Responder(
+            self._answer, self._open_permissions, can_use_tool, permission_policy, self._hooks
+        )
         self.control_timeout = control_timeout
         self._initialize_timeout = initialize_timeout
         self._close_timeout = close_timeout
@@ -138,16 +135,15 @@ class ClaudeSession:
         self._lock = threading.RLock()  # writes, pending requests, the control stream
         self._pending = PendingRequests()
         self._answering: dict[str, str] = {}  # the CLI's requests awaiting our answer
-        self._requests: Subject[CanUseToolRequest] = Subject()
-        self._policy_failure: str | None = None
-        self._input_ended = False
+        self._input_ended = False  # no more user turns
+        self._stdin_closed = False  # nor anything else
+        self._results_seen = 0  # on the source's thread: results decoded
         self._ended: Exception | None = None
         self._started = False
         self._turns_sent = 0
         self.turn_index = 0
         """The number of ``result`` frames delivered before the message being delivered."""
         self._lane = MessageLane(self._deliver, self._finish)
-        self._worker = ControlWorker()
         self._subscription = SingleAssignmentDisposable()
 
     # -- life cycle --------------------------------------------------------------------
@@ -164,11 +160,7 @@ class ClaudeSession:
                 raise RuntimeError("the session was started already")
             self._started = True
         self._lane.start()
-        self._worker.start()
-        if self._policy is not None:
-            self._policy(self._requests).subscribe(
-                self._answer_permission, self._policy_failed, self._policy_ended
-            )
+        self._responder.start()
         source = from_cli(
             self.argv,
             cwd=self._cwd,
@@ -195,16 +187,28 @@ class ClaudeSession:
         self.close()
 
     def end_input(self) -> None:
-        """Ends the CLI's stdin: it finishes the turns it has and exits."""
+        """No more user turns: the CLI's stdin is closed once every turn sent has its
+        ``result`` and every request of the CLI's is answered (a turn in progress may
+        still ask for permissions), and then the CLI exits."""
         with self._lock:
-            if self._input_ended:
-                return
             self._input_ended = True
-        self._stdin.on_completed()
+        self._close_stdin_when_idle()
+
+    def _close_stdin_when_idle(self) -> None:
+        with self._lock:
+            if (
+                not self._input_ended
+                or self._stdin_closed
+                or self._results_seen < self._turns_sent
+                or self._answering
+            ):
+                return
+            self._stdin_closed = True
+            self._stdin.on_completed()
 
     def close(self, timeout: float | None = None) -> None:
-        """Ends stdin, waits for the CLI to exit (``close_timeout`` by default), then
-        terminates it if it has not; stops the session's threads."""
+        """Ends the input (:meth:`end_input`), waits for the CLI to exit (``close_timeout``
+        by default), then terminates it if it has not; stops the session's threads."""
         self.end_input()
         if self._started:
             exited = self._lane.done.wait(self._close_timeout if timeout is None else timeout)
@@ -213,9 +217,9 @@ class ClaudeSession:
                 self._on_end(SessionClosedError("the session was closed before the CLI exited"))
                 if not self._lane.done.wait(self._terminate_timeout):
                     self._lane.stop()  # the consumer holds the lane: drop what waits
-        self._worker.stop()
+        self._responder.end()
         self._lane.join(self._terminate_timeout)
-        self._worker.join(self._terminate_timeout)
+        self._responder.worker.join(self._terminate_timeout)
 
     dispose = close
 
@@ -308,10 +312,10 @@ class ClaudeSession:
 
     def _write(self, frame: JSONObject) -> None:
         with self._lock:
-            if self._input_ended or self._ended is not None:
-                raise SessionClosedError(
-                    "the session's input has ended" if self._input_ended else "the CLI has ended"
-                )
+            if self._ended is not None:
+                raise SessionClosedError("the CLI has ended")
+            if self._stdin_closed or (self._input_ended and frame["type"] == "user"):
+                raise SessionClosedError("the session's input has ended")
             line = encode(frame)
             self._stdin.on_next(line)
             if frame["type"] != "user":
@@ -325,6 +329,7 @@ class ClaudeSession:
                 return  # withdrawn by the CLI (control_cancel_request), or answered
             with contextlib.suppress(SessionClosedError):  # the CLI is gone: nobody waits
                 self._write(frame)
+        self._close_stdin_when_idle()
 
     # -- the CLI's output ----------------------------------------------------------------
 
@@ -332,17 +337,25 @@ class ClaudeSession:
         """On the source's delivery thread: the control lane, then the message lane."""
         if not isinstance(message, ClaudeMessage) or not message.type.startswith("control_"):
             self._lane.put(message)
+            if isinstance(message, ResultMessage):
+                with self._lock:
+                    self._results_seen += 1
+                self._close_stdin_when_idle()
             return
         typed = typed_control(message)
+        event = ControlEvent("received", typed, time.perf_counter())
+        if isinstance(typed, ControlCancelRequestMessage):
+            with self._lock:  # withdrawn before anyone hears of it: no answer is written
+                self._answering.pop(typed.request_id or "", None)
+                self.control.on_next(event)
+            self._close_stdin_when_idle()
+            return
         with self._lock:
-            self.control.on_next(ControlEvent("received", typed, time.perf_counter()))
+            self.control.on_next(event)
         if isinstance(typed, ControlResponseMessage):
             self._pending.resolve(typed)
         elif isinstance(typed, ControlRequestMessage):
             self._on_request(typed)
-        elif isinstance(typed, ControlCancelRequestMessage):
-            with self._lock:
-                self._answering.pop(typed.request_id or "", None)
         else:
             self._lane.put(message)
 
@@ -350,60 +363,11 @@ class ClaudeSession:
         request_id = request.request_id or ""
         with self._lock:
             self._answering[request_id] = request.subtype or ""
-        if isinstance(request, CanUseToolRequest) and self._can_use_tool is not None:
-            self._worker.submit(lambda: self._call_permission_function(request))
-        elif isinstance(request, CanUseToolRequest) and self._policy is not None:
-            self._worker.submit(lambda: self._ask_policy(request))
-        elif isinstance(request, HookCallbackRequest) and self._hooks.callbacks:
-            self._worker.submit(lambda: self._call_hook(request))
-        else:
-            error = f"unsupported control request subtype: {request.subtype!r}"
-            self._answer(request_id, error_response(request_id, error))
+        self._responder.handle(request)
 
-    def _call_permission_function(self, request: CanUseToolRequest) -> None:
-        assert self._can_use_tool is not None
-        try:
-            decision = self._can_use_tool(request)
-        except Exception as error:
-            self._answer_error(request, f"the permission function failed: {error!r}")
-            return
-        self._answer_permission(decision)
-
-    def _ask_policy(self, request: CanUseToolRequest) -> None:
-        if self._policy_failure is not None:
-            self._answer_error(request, self._policy_failure)
-        else:
-            self._requests.on_next(request)
-
-    def _answer_permission(self, decision: PermissionDecision) -> None:
-        request_id = decision.request.request_id or ""
-        self._answer(request_id, success_response(request_id, decision.payload()))
-
-    def _policy_failed(self, error: Exception) -> None:
-        self._fail_open_permissions(f"the permission policy failed: {error!r}")
-
-    def _policy_ended(self) -> None:
-        self._fail_open_permissions("the permission policy ended")
-
-    def _fail_open_permissions(self, reason: str) -> None:
+    def _open_permissions(self) -> list[str]:
         with self._lock:
-            self._policy_failure = reason
-            open_requests = [rid for rid, sub in self._answering.items() if sub == "can_use_tool"]
-        for request_id in open_requests:
-            self._answer(request_id, error_response(request_id, reason))
-
-    def _call_hook(self, request: HookCallbackRequest) -> None:
-        try:
-            output = self._hooks.answer(request)
-        except Exception as error:
-            self._answer_error(request, f"the hook failed: {error!r}")
-            return
-        request_id = request.request_id or ""
-        self._answer(request_id, success_response(request_id, output))
-
-    def _answer_error(self, request: ControlRequestMessage, error: str) -> None:
-        request_id = request.request_id or ""
-        self._answer(request_id, error_response(request_id, error))
+            return [rid for rid, sub in self._answering.items() if sub == "can_use_tool"]
 
     def _on_end(self, error: Exception | None) -> None:
         """The CLI's output ended (``error`` None: exit 0): every message goes first."""
@@ -413,7 +377,7 @@ class ClaudeSession:
             self._ended = error if error is not None else SessionClosedError("the CLI exited")
             self._answering.clear()
         self._pending.fail_all(error)
-        self._requests.on_completed()
+        self._responder.end()
         self._lane.end(error)
 
     # -- the message lane ------------------------------------------------------------------
