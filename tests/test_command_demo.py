@@ -37,7 +37,7 @@ def test_fast_demo_shows_the_view_then_the_stats() -> None:
     rows = _rows(result.stdout)
     assert rows["source"] == "sample tool_use_partial"
     assert rows["messages"].startswith("32 · ")
-    assert rows["result"] == "success (ok) · 2 turns · 262 ms (API 129 ms)"
+    assert rows["result"] == "✓ done · completed · 2 turns · 262 ms (API 129 ms)"
 
 
 def test_a_slower_replay_takes_at_least_its_paced_time() -> None:

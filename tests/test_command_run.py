@@ -107,7 +107,7 @@ def test_the_cli_exit_code_after_its_result_is_the_command_exit_code(
     assert "API Error: 529 Overloaded." in result.stdout
     assert f"exited with code {code}: the API is overloaded" in result.stdout
     rows = _rows(result.stdout)
-    assert rows["result"].startswith("success (failed) · 1 turn")
+    assert rows["result"].startswith("✗ error · terminal_reason api_error · API 529 · 1 turn")
     assert rows["stream error"].endswith(f"exited with code {code}: the API is overloaded")
     assert "Traceback" not in result.stderr
 

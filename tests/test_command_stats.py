@@ -71,6 +71,8 @@ def test_the_json_figures_match_the_recording(path: Path) -> None:
         "duration_api_ms": last["duration_api_ms"],
         "total_cost_usd": last["total_cost_usd"],
         "stop_reason": last.get("stop_reason"),
+        "terminal_reason": last.get("terminal_reason"),
+        "api_error_status": last.get("api_error_status"),
         "errors": last.get("errors", []),
     }
     assert document["cost_usd"] == last["total_cost_usd"]
@@ -145,7 +147,7 @@ def test_the_table_is_plain_aligned_text_off_a_terminal(tmp_path: Path) -> None:
     assert rows["parse errors"] == "1"
     assert rows["at byte 0"].startswith("invalid_json: ")
     assert rows["Bash"].startswith("1 call · 0 failed")
-    assert rows["result"] == "success (ok) · 2 turns · 262 ms (API 129 ms)"
+    assert rows["result"] == "✓ done · completed · 2 turns · 262 ms (API 129 ms)"
     assert rows["cost"] == "$0.000762"
     value_columns = set()
     for line in result.stdout.splitlines():
@@ -258,3 +260,14 @@ def test_a_pipe_s_timings_are_its_own() -> None:
     document = rxclaude("stats", "--json", "-", stdin=piped).json()
     assert document["live"] is True
     assert document["tools"]["by_name"]["Bash"]["duration_ms"]["total"] >= 0
+
+
+def test_the_result_row_says_a_turn_that_died_on_an_api_error_failed() -> None:
+    # the CLI wrote subtype "success" with is_error true and terminal_reason api_error
+    table = _table(rxclaude("stats", "--sample", "api_error_529_overloaded").stdout)
+    assert table["result"].startswith("✗ error · terminal_reason api_error · API 529 · 1 turn")
+    document = rxclaude("stats", "--json", "--sample", "api_error_529_overloaded").json()
+    assert document["result"]["subtype"] == "success"
+    assert document["result"]["is_error"] is True
+    assert document["result"]["terminal_reason"] == "api_error"
+    assert document["result"]["api_error_status"] == 529

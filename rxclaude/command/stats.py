@@ -51,8 +51,9 @@ always present (a figure the stream did not give is ``null``):
     stdout for ``run``, a pipe on stdin; ``null`` for a file.
 ``result``
     The last ``result`` frame: ``subtype``, ``is_error``, ``num_turns``, ``duration_ms``,
-    ``duration_api_ms``, ``total_cost_usd``, ``stop_reason``, ``errors``; ``null``
-    without one.
+    ``duration_api_ms``, ``total_cost_usd``, ``stop_reason``, ``terminal_reason``,
+    ``api_error_status``, ``errors``; ``null`` without one. ``is_error`` says whether the
+    turn failed: the CLI writes ``subtype: "success"`` for a turn that died on an API error.
 ``stream_error``
     How the stream failed (a CLI's non-zero exit, an unreadable input), else ``null``.
 """
@@ -65,8 +66,9 @@ from typing import Any, NamedTuple
 from rich.console import Console
 from rich.table import Table
 
-from rxclaude.command.format import dollars, milliseconds, plural, safe_json, styled
+from rxclaude.command.format import dollars, milliseconds, outcome, plural, safe_json, styled
 from rxclaude.command.session import NO_TYPE, Session
+from rxclaude.messages.fields import get_int
 from rxclaude.sources import SpoolStatistics
 
 Document = dict[str, Any]
@@ -164,6 +166,8 @@ def collect(
             "duration_api_ms": last.duration_api_ms,
             "total_cost_usd": last.total_cost_usd,
             "stop_reason": last.stop_reason,
+            "terminal_reason": last.terminal_reason,
+            "api_error_status": get_int(last.raw, "api_error_status"),
             "errors": last.errors,
         },
         "stream_error": None if stream_error is None else str(stream_error),
@@ -305,11 +309,16 @@ def rows(document: Document) -> list[Row]:
         )
     result = document["result"]
     if result is not None:
-        outcome = "failed" if result["is_error"] else "ok"
+        ended = outcome(
+            result["is_error"],
+            result["subtype"],
+            result["terminal_reason"],
+            result["api_error_status"],
+        )
         lines.append(
             Row(
                 "result",
-                f"{result['subtype']} ({outcome}) · {plural(result['num_turns'], 'turn')} · "
+                f"{ended} · {plural(result['num_turns'], 'turn')} · "
                 f"{milliseconds(result['duration_ms'])} "
                 f"(API {milliseconds(result['duration_api_ms'])})",
                 result["is_error"],
