@@ -8,6 +8,7 @@ and compares their sequences exactly with what the scenario makes the CLI do.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
@@ -21,6 +22,7 @@ from reactivex import operators as ops
 from waiting import wait_until
 
 from rxclaude import CLIProcessError, Message
+from rxclaude.aio import to_async_iterable
 from rxclaude.backpressure import Policy, backpressure
 from rxclaude.interactive import (
     ClaudeSession,
@@ -436,6 +438,23 @@ def test_set_model(workdir: Path, runs: list[SessionRun]) -> None:
         (0, False, "claude-fake-2"),
         (0, True, "claude-fake-2"),
     ]
+
+
+def test_await_a_turn_and_iterate_one_with_asyncio(workdir: Path, runs: list[SessionRun]) -> None:
+    run = SessionRun("multi_turn", workdir)
+    runs.append(run)
+    run.session.start()
+
+    async def converse() -> tuple[Message, list[str]]:
+        result = await run.session.ask(run.scenario.prompts[0])
+        second = to_async_iterable(run.session.ask(run.scenario.prompts[1]), maxsize=1)
+        return result, [label(message) async for message in second]
+
+    result, labels = asyncio.run(asyncio.wait_for(converse(), TIMEOUT))
+    assert isinstance(result, ResultMessage)
+    assert result.result == run.scenario.messages[0].text
+    assert labels == ["system/init", "assistant", "result/success"]
+    assert run.labels == labels * 2
 
 
 def test_closing_ends_the_cli_and_the_streams(workdir: Path) -> None:

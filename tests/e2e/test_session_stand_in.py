@@ -1,7 +1,7 @@
 """Sessions against a stand-in for the CLI (Python run by the sandbox launcher in its
 place), for what the real CLI does not do on demand: control requests of unknown
 subtypes, requests withdrawn, answers that never come, and many permission prompts in a
-row (the latency measurement: ``python tests/e2e/test_session_stand_in.py``).
+row (the latency measurement: ``cd tests && python -m e2e.test_session_stand_in``).
 
 The stand-in answers ``initialize``, then plays its script: each request is written, the
 line the session answers with is read and reported back as a ``system`` frame
