@@ -19,6 +19,7 @@ from rxclaude import _samples
 from rxclaude.framing import parse_json_frames
 from rxclaude.messages import Message, message_from_json
 from rxclaude.notebook import LiveDisplay, ToolRow, live
+from rxclaude.pipeline import StreamHandler
 from rxclaude.sources import from_file
 
 pytest.importorskip("ipywidgets")
@@ -116,3 +117,17 @@ def test_stop_ends_an_endless_stream_and_its_threads() -> None:
     count = display.states[-1].messages
     wait_until(lambda: set(threading.enumerate()) <= before)
     assert display.states[-1].messages == count
+
+
+def test_a_stream_handler_is_shown_with_its_own_metrics() -> None:
+    handler = StreamHandler()
+    path = _samples.sample_path("permission_denied")
+    display = live(handler, source=path, interval=0.01)
+    assert display.done.wait(timeout=60)
+    assert display.metrics is handler.metrics
+    final = display.states[-1]
+    assert final.status == "completed"
+    assert final.snapshot is not None
+    assert final.snapshot.messages_received == final.messages == len(path.read_bytes().splitlines())
+    with pytest.raises(TypeError, match="needs source="):
+        live(handler)

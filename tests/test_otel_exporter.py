@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_claude_metrics import REAL, SAMPLES, exposition
+from test_claude_metrics import RATE_LIMITS_AND_JUNK, REAL, SAMPLES, exposition
 
 from rxclaude.framing import parse_json_frames
 from rxclaude.handlers import ClaudeMetrics
@@ -64,8 +64,19 @@ def read(reader: InMemoryMetricReader) -> Samples:
     return found
 
 
-@pytest.mark.parametrize("path", SAMPLES + REAL, ids=lambda path: path.name)
-def test_the_otel_figures_equal_the_prometheus_ones(path: Path) -> None:
+def rate_limits_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("otel") / "rate_limits_and_junk.jsonl"
+    path.write_bytes(RATE_LIMITS_AND_JUNK)
+    return path
+
+
+@pytest.mark.parametrize(
+    "path", [*SAMPLES, *REAL, None], ids=lambda path: getattr(path, "name", "rate_limits_and_junk")
+)
+def test_the_otel_figures_equal_the_prometheus_ones(
+    path: Path | None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = path or rate_limits_file(tmp_path_factory)
     reader, _, _ = run_with_otel(path)
     otel = {key: value for key, value in read(reader).items() if "_claude_" in key[0]}
     scraped = {

@@ -35,6 +35,7 @@ from rxclaude.messages import AssistantMessage, Message, StreamEventMessage, Use
 from rxclaude.metrics import MetricsSnapshot, StreamMetrics, measure
 from rxclaude.notebook.render import render_widgets
 from rxclaude.notebook.state import LiveState, ToolRow
+from rxclaude.pipeline import StreamHandler, StreamSource
 
 __all__ = ["KEEP_STATES", "LiveDisplay", "LiveState", "ToolRow", "live"]
 
@@ -151,8 +152,9 @@ class LiveDisplay:
 
 
 def live(
-    messages: Observable[Message],
+    messages: Observable[Message] | StreamHandler,
     *,
+    source: StreamSource | None = None,
     metrics: StreamMetrics | None = None,
     interval: float = 0.5,
     scheduler: abc.SchedulerBase | None = None,
@@ -168,8 +170,10 @@ def live(
         states:        S1    S2   S3(completed)
 
     Args:
-        messages: the pipeline's output, e.g. ``StreamHandler().stream(path)`` or
-            ``from_cli(args).pipe(parse_json_frames(), ...)``.
+        messages: the pipeline's output, e.g. ``from_cli(args).pipe(parse_json_frames(),
+            ...)``; or a :class:`~rxclaude.pipeline.StreamHandler`, whose stream of
+            ``source`` is shown with its metrics.
+        source: what the ``StreamHandler`` streams (a path, a command, bytes, a reader).
         metrics: the pipeline's :class:`StreamMetrics` (its dashboard figures); None
             measures ``messages`` with a new one on ``scheduler``.
         interval: seconds between redraws at most.
@@ -178,6 +182,11 @@ def live(
         max_chars: the assistant text shown, its last characters.
         keep_tools: the tool calls shown, the latest.
     """
+    if isinstance(messages, StreamHandler):
+        if source is None:
+            raise TypeError("live(StreamHandler) needs source=: what the pipeline streams")
+        handler = messages
+        messages, metrics = handler.stream(source), handler.metrics
     if metrics is None:
         metrics = StreamMetrics(scheduler=scheduler)
         messages = messages.pipe(measure(metrics))
