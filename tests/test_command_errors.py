@@ -170,6 +170,11 @@ def test_list_without_arguments_lists_the_bundled_samples() -> None:
 # -- run -------------------------------------------------------------------------------
 
 
+def test_the_hint_is_quoted_for_a_shell() -> None:
+    result = rxclaude("run", "-p", "Say hello")
+    assert last_line(result.stderr).endswith(": rxclaude run -- -p 'Say hello'")
+
+
 def test_run_arguments_before_the_double_dash_get_the_hint() -> None:
     result = rxclaude("run", "-p", "hi")
     assert result.returncode == 2
@@ -194,8 +199,8 @@ def test_the_hint_shows_no_secret() -> None:
     assert "hunter2" not in result.stderr and "abcdef" not in result.stderr
     assert last_line(result.stderr) == (
         "rxclaude run: error: unrecognized arguments: --api-key [redacted] -p sk-ant-[redacted]; "
-        "put the CLI's arguments after '--': rxclaude run -- --api-key [redacted] -p "
-        "sk-ant-[redacted]"
+        "put the CLI's arguments after '--': rxclaude run -- --api-key '[redacted]' -p "
+        "'sk-ant-[redacted]'"
     )
 
 
@@ -229,6 +234,16 @@ def test_a_cli_that_is_no_program_cannot_start(tmp_path: Path) -> None:
         assert result.returncode == 127
         assert result.stderr == f"rxclaude run: cannot start {claude}: {reason}\n"
         assert result.stdout == ""
+
+
+def test_a_cli_the_system_cannot_run_is_found_out_when_it_starts(tmp_path: Path) -> None:
+    not_a_program = tmp_path / "claude"
+    not_a_program.write_text("neither a binary nor a script\n")
+    not_a_program.chmod(0o755)
+    result = run_cli(str(not_a_program))
+    assert result.returncode == 127
+    assert result.stderr == f"rxclaude run: cannot start {not_a_program}: exec format error\n"
+    assert "source " not in result.stdout  # no figures
 
 
 def test_a_cli_name_not_on_path_cannot_start() -> None:

@@ -132,9 +132,9 @@ def _dispatch(arguments: list[str]) -> int:
             return 0
         arguments = ["list", "-"]
     elif arguments[0] not in (*COMMANDS, "-h", "--help"):
-        arguments = (
-            ["list", *arguments] if _is_listing(arguments[0]) else _unknown(parser, arguments[0])
-        )
+        if not _is_listing(arguments[0]):
+            _unknown(parser, arguments[0])
+        arguments = ["list", *arguments]
     claude_arguments: list[str] = []
     if arguments[0] == "run" and "--" in arguments:
         end = arguments.index("--")
@@ -209,8 +209,8 @@ def _unknown(parser: Parser, word: str) -> NoReturn:
 
 
 def _run_hint(given: list[str], unknown: list[str], claude_arguments: list[str]) -> str:
-    """``rxclaude run [its own options] -- [the rest]``: the command line ``given`` (after
-    ``run``, before ``--``) was probably meant to be."""
+    """``rxclaude run [its own options] -- [the rest]``, redacted and quoted for a shell:
+    what the command line ``given`` (after ``run``, before ``--``) was probably meant to be."""
     rest = list(unknown)
     own = []
     for argument in given:
@@ -218,8 +218,8 @@ def _run_hint(given: list[str], unknown: list[str], claude_arguments: list[str])
             rest.pop(0)
         else:
             own.append(argument)
-    shown = redact_arguments([*unknown, *claude_arguments])
-    return shlex.join(["rxclaude", "run", *own, "--"]) + " " + " ".join(shown)
+    meant = ["rxclaude", "run", *own, "--", *unknown, *claude_arguments]
+    return shlex.join(redact_arguments(meant))
 
 
 def _ignore(_: object) -> None:

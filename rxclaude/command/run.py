@@ -173,8 +173,8 @@ def run_claude(
     source = from_cli(command, input=stdin_input())
     error = watch(session, source, console)
     if _never_started(error, session, source):
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
-        return report("run", f"cannot start {claude}: {reason}", CANNOT_START)
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        return report("run", f"cannot start {claude}: {reason.lower()}", CANNOT_START)
     console.print()
     shown = " ".join(redact_arguments(command))
     stats.render(console, stats.collect(session, shown, error, spool=source.statistics()))
