@@ -329,7 +329,7 @@ def test_an_unreadable_file_is_an_error_item_and_the_others_are_read(tmp_path: P
 
 
 @given(st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2999, 12, 31)))
-def test_the_fast_timestamp_path_agrees_with_fromisoformat(moment: datetime) -> None:
+def test_timestamps_as_the_cli_writes_them(moment: datetime) -> None:
     moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000, tzinfo=UTC)
     text = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     assert parse_time(text) == pytest.approx(moment.timestamp(), abs=1e-6)

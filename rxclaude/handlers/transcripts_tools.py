@@ -90,29 +90,41 @@ class TranscriptToolHandler(BuiltinHandler):
 
     def handle(self, message: Message) -> None:
         if isinstance(message, AssistantMessage | UserMessage):
-            moment = _moment(message, message.raw)
-            self._entry(message, moment, None, agent_of(message.raw, message))
+            self._entry(message, message, message.raw, None, None)
         elif isinstance(message, ProgressMessage):
             forwarded = message.agent_message
             if forwarded is not None:
-                agent = message.agent_id or agent_of(forwarded, message)
-                moment = _moment(message, forwarded)
+                nested = message_from_json(forwarded)
                 parent = message.parent_tool_use_id
-                self._entry(message_from_json(forwarded), moment, parent, agent)
+                self._entry(nested, message, forwarded, parent, message.agent_id)
 
     def _entry(
-        self, message: Message, moment: datetime, parent: str | None, agent: str | None
+        self,
+        message: Message,
+        line: Message,
+        entry: JSONObject,
+        parent: str | None,
+        agent: str | None,
     ) -> None:
+        """The calls or results of ``message`` (``entry``'s view), read from ``line``."""
         if isinstance(message, AssistantMessage):
-            for block in message.tool_uses:
-                call_id = block.id
-                if call_id is None or call_id in self._running or call_id in self._answered:
-                    continue
-                self._start(ToolCall(call_id, block.name, block.input, moment, parent), agent)
+            uses = [block for block in message.tool_uses if block.id is not None]
+            if not uses:
+                return
+            moment = _moment(line, entry)
+            agent = agent or agent_of(entry, line)
+            for block in uses:
+                call_id = block.id or ""
+                if call_id not in self._running and call_id not in self._answered:
+                    self._start(ToolCall(call_id, block.name, block.input, moment, parent), agent)
         elif isinstance(message, UserMessage):
-            for result in message.tool_results:
-                call_id = result.tool_use_id
-                if call_id is not None and call_id not in self._answered:
+            results = [block for block in message.tool_results if block.tool_use_id is not None]
+            if not results:
+                return
+            moment = _moment(line, entry)
+            for result in results:
+                call_id = result.tool_use_id or ""
+                if call_id not in self._answered:
                     self._finish(call_id, moment, result.text, result.is_error)
 
     def _start(self, call: ToolCall, agent: str | None) -> None:

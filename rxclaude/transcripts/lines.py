@@ -125,21 +125,10 @@ class TranscriptReadError(Message, kw_only=True):
 register_kinds(TranscriptReadError, (Kind.ERROR,))
 
 
-_HOURS: dict[str, float] = {}
-"""The POSIX time of each hour ``YYYY-MM-DDTHH`` seen in a timestamp."""
-
-
 def parse_time(text: str) -> float | None:
-    """An ISO-8601 timestamp as POSIX seconds (UTC when it names no zone), ``None`` if it
-    is not one. The CLI's own form, ``2026-02-10T21:11:56.846Z``, takes a fast path."""
-    if len(text) == 24 and text[23] == "Z" and text[13] == ":" and text[16] == ":":
-        hour = _HOURS.get(text[:13])
-        if hour is None:
-            hour = _hour(text[:13])
-        if hour is not None and text[14:16].isdigit() and text[17:19].isdigit():
-            minutes, seconds = int(text[14:16]), text[17:23]
-            if minutes < 60 and seconds[2] == "." and seconds[3:].isdigit():
-                return hour + minutes * 60 + float(seconds)
+    """An ISO-8601 timestamp (``2026-02-10T21:11:56.846Z`` as the CLI writes them) as POSIX
+    seconds, UTC when it names no zone; ``None`` if it is not one. (``fromisoformat`` is C
+    code: measured as fast as a cached Python parse of the CLI's form.)"""
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -147,17 +136,6 @@ def parse_time(text: str) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
-
-
-def _hour(prefix: str) -> float | None:
-    try:
-        hour = datetime.fromisoformat(prefix + ":00:00+00:00").timestamp()
-    except ValueError:
-        return None
-    if len(_HOURS) > 100_000:
-        _HOURS.clear()
-    _HOURS[prefix] = hour
-    return hour
 
 
 @dataclass(frozen=True, slots=True)
