@@ -80,7 +80,8 @@ class ControlTimeoutError(TimeoutError):
 
 
 class SessionClosedError(RuntimeError):
-    """The session was closed, or its CLI ended, before the operation could finish."""
+    """The session is not started, was closed, or its CLI ended: the operation cannot
+    finish."""
 
 
 @dataclass(frozen=True)

@@ -312,6 +312,8 @@ class ClaudeSession:
 
     def _write(self, frame: JSONObject) -> None:
         with self._lock:
+            if not self._started:
+                raise SessionClosedError("the session has not been started")
             if self._ended is not None:
                 raise SessionClosedError("the CLI has ended")
             if self._stdin_closed or (self._input_ended and frame["type"] == "user"):
