@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 import psutil
+import pytest
 from conftest import Recording
 from reactivex.abc import DisposableBase
 from reactivex.testing import TestScheduler
@@ -21,7 +22,7 @@ from transcript_files import append, entry, write
 from waiting import wait_until
 
 from rxclaude.messages import Message, ParseError
-from rxclaude.transcripts import from_transcripts, source_of
+from rxclaude.transcripts import TranscriptReadError, from_transcripts, source_of
 
 POLL = 1.0
 """Seconds (virtual) between two looks."""
@@ -209,3 +210,28 @@ def test_disposing_inside_on_next_stops_the_first_read(tmp_path: Path) -> None:
     assert done.wait(60)
     wait_until(lambda: set(threading.enumerate()) <= threads_before)
     assert len(received) == 3
+
+
+def test_a_file_that_cannot_be_read_is_reported_again_only_once_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path / "a.jsonl", entry("user", 1, uuid="a1"))
+    follower = Follower(tmp_path)
+    real_open = os.open
+
+    def refuse(file: str, flags: int, *args: int) -> int:
+        if os.fspath(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(file, flags, *args)
+
+    monkeypatch.setattr(os, "open", refuse)
+    append(path, entry("user", 2, uuid="a2"))
+    (error,) = follower.look()
+    assert isinstance(error, TranscriptReadError)
+    assert error.error == "PermissionError: Permission denied" and error.source.path == str(path)
+    assert follower.look() == []  # unchanged: not tried again
+    append(path, entry("user", 3, uuid="a3"))
+    assert [type(m) for m in follower.look()] == [TranscriptReadError]
+    monkeypatch.undo()
+    append(path, entry("user", 4, uuid="a4"))
+    assert uuids(follower.look()) == ["a2", "a3", "a4"]

@@ -78,6 +78,8 @@ class FileReader:
         """Bytes read so far."""
         self.time: float | None = None
         """The time of the last line handed on."""
+        self.failed: tuple[int, int] | None = None
+        """The size and modification time of the file when it last failed to read."""
         self._now = now
         self._max_frame_bytes = max_frame_bytes
         self._chunk_size = chunk_size

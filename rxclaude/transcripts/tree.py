@@ -71,7 +71,7 @@ class TranscriptTree:
         starts: list[tuple[float, int, FileReader, float]] = []
         errors: list[Message] = []
         for rank, path in enumerate(self._target.paths()):
-            reader = self._reader(path)
+            reader = self._readers[path] = self._reader(path)
             try:
                 modified = os.stat(path).st_mtime
                 if not self._follow and self._since is not None and modified < self._since:
@@ -82,7 +82,6 @@ class TranscriptTree:
             except OSError as error:
                 errors.append(self._read_error(reader, error, 0.0))
                 continue
-            self._readers[path] = reader
             starts.append((start, rank, reader, modified))
         yield from errors
         yield from _merge(starts, self._drain)
@@ -117,7 +116,7 @@ class TranscriptTree:
         self._readers = readers
         for path, reader in readers.items():
             status = statuses[path]
-            if status.st_size != reader.position:
+            if status.st_size != reader.position and reader.failed != _version(status):
                 batches.append(self._read_more(reader, status.st_mtime))
         return list(heapq.merge(*batches, key=message_time))
 
@@ -196,6 +195,11 @@ class TranscriptTree:
             oldest.close()
 
     def _read_error(self, reader: FileReader, error: OSError, fallback: float) -> Message:
+        """The error as an item; the file is not tried again until it changes."""
+        try:
+            reader.failed = _version(os.stat(reader.path))
+        except OSError:
+            reader.failed = None
         return TranscriptReadError(
             offset=reader.position,
             received_at=self._now(),
@@ -203,6 +207,11 @@ class TranscriptTree:
             time=reader.time if reader.time is not None else fallback,
             error=f"{type(error).__name__}: {error.strerror or error}",
         )
+
+
+def _version(status: os.stat_result) -> tuple[int, int]:
+    """What tells a file's contents changed: its size and modification time."""
+    return (status.st_size, status.st_mtime_ns)
 
 
 def _merge(
