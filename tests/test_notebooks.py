@@ -29,6 +29,7 @@ def test_notebooks_are_the_four_documented_ones() -> None:
         "02_backpressure.ipynb",
         "03_custom_operators.ipynb",
         "04_live.ipynb",
+        "08_dashboard.ipynb",
     ]
     readme = (NOTEBOOKS_DIR / "README.md").read_text(encoding="utf-8")
     assert all(path.name in readme for path in NOTEBOOKS)
