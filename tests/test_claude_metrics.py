@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -244,3 +245,47 @@ def test_a_session_reported_twice_counts_its_growth_once() -> None:
         "help": "Estimated cost (USD).",
         "samples": [{"labels": {}, "value": 0.75}],
     }
+
+
+def test_a_response_s_repeated_usage_counts_once_and_never_falls() -> None:
+    claude = ClaudeMetrics()
+    for output in (5, 9, 7):
+        claude.handle(message_from_json({
+            "type": "assistant", "session_id": "s",
+            "message": {"id": "m1", "model": "m", "content": [],
+                        "usage": {"input_tokens": 3, "output_tokens": output}},
+        }))  # fmt: skip
+    figures = claude.figures()
+    assert figures.responses == {"m": 1}
+    assert figures.response_tokens[("m", "output")] == 9
+    assert figures.response_tokens[("m", "input")] == 3
+
+
+def test_tool_durations_run_from_the_call_s_arrival_to_its_result_s() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    claude, ended = ClaudeMetrics(), []
+    claude.add_tool_listener(lambda *call: ended.append(call))
+    call = {
+        "type": "assistant",
+        "session_id": "s",
+        "message": {"content": [{"type": "tool_use", "id": "t1", "name": "Bash", "input": {}}]},
+    }
+    result = {
+        "type": "user",
+        "session_id": "s",
+        "message": {
+            "content": [
+                {"type": "tool_result", "tool_use_id": "t1", "content": "no", "is_error": True}
+            ]
+        },
+    }
+    claude.handle(message_from_json(call, received_at=start))
+    assert claude.figures().tools_running == 1
+    claude.handle(message_from_json(result, received_at=start + timedelta(seconds=2.5)))
+    figures = claude.figures()
+    assert ended == [("Bash", 2.5, True)]
+    assert figures.tools_running == 0 and figures.tool_errors == {"Bash": 1}
+    histogram = figures.tool_durations["Bash"]
+    assert (histogram.count, histogram.total) == (1, 2.5)
+    assert dict(histogram.cumulative())["1.0"] == 0
+    assert dict(histogram.cumulative())["2.5"] == 1

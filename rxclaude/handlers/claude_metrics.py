@@ -86,7 +86,7 @@ class ClaudeMetrics(BuiltinHandler):
       the session's previous one (a report lower than the previous starts over: a new
       process resuming the session). ``response_tokens`` come from ``assistant`` frames as
       they arrive: the frames of one API response (one message id) repeat its usage, which
-      counts once, its latest value.
+      counts once, its largest value (the latest, as the CLI reports it).
     * A tool call runs from the ``received_at`` of the frame with its ``tool_use`` block
       to that of its result; calls of a session still running when its ``result`` arrives
       are given up (the turn ended without them), as are the oldest past ``keep_running``.
@@ -189,6 +189,8 @@ class ClaudeMetrics(BuiltinHandler):
             previous = self._response_usage.pop(key, None) if key is not None else None
             if previous is None:
                 self._responses[model] += 1
+            else:  # a counter never falls: each type's largest value counts
+                tokens = {name: max(value, previous[1][name]) for name, value in tokens.items()}
             for name, value in tokens.items():
                 self._response_tokens[(model, name)] += value - (
                     previous[1][name] if previous is not None else 0
