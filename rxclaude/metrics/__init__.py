@@ -12,7 +12,10 @@ Prometheus.
 * :mod:`~rxclaude.metrics.stream_metrics`: :class:`StreamMetrics`;
 * :mod:`~rxclaude.metrics.operator`: :func:`measure`;
 * :mod:`~rxclaude.metrics.prometheus`: the exporter (imports ``prometheus_client`` only
-  when one is made).
+  when one is made), with :mod:`~rxclaude.metrics.prometheus_claude` for the Claude-level
+  families of a :class:`~rxclaude.handlers.ClaudeMetrics`;
+* :mod:`~rxclaude.metrics.otel`: the OpenTelemetry exporter (the ``opentelemetry`` extra);
+* :mod:`~rxclaude.metrics.display`: a snapshot as a flat dict and as notebook HTML.
 
 Design decisions:
 
