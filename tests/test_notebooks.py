@@ -23,12 +23,13 @@ CELL_TIMEOUT = 120
 REQUIREMENTS = ("nbclient", "nbformat", "ipykernel", "matplotlib", "pandas")
 
 
-def test_notebooks_are_the_four_documented_ones() -> None:
+def test_notebooks_are_the_documented_ones() -> None:
     assert [path.name for path in NOTEBOOKS] == [
         "01_quickstart.ipynb",
         "02_backpressure.ipynb",
         "03_custom_operators.ipynb",
         "04_live.ipynb",
+        "05_interactive.ipynb",
         "08_dashboard.ipynb",
     ]
     readme = (NOTEBOOKS_DIR / "README.md").read_text(encoding="utf-8")
