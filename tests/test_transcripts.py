@@ -357,3 +357,17 @@ def test_arguments_are_checked_when_called(tmp_path: Path) -> None:
 def test_a_message_not_from_a_transcript_has_no_provenance() -> None:
     message = AssistantMessage("assistant", {"type": "assistant"})
     assert provenance(message) is None and source_of(message) is None
+
+
+def test_the_marble_of_the_docstring(tmp_path: Path) -> None:
+    write(
+        tmp_path / "a.jsonl",
+        entry("user", 1, uuid="a1"),
+        entry("user", 3, uuid="a3"),
+        entry("summary", None, uuid="a(3)"),
+    )
+    write(tmp_path / "b.jsonl", entry("user", 2, uuid="b2"), entry("user", 4, uuid="b4")[:-5])
+    messages = collect(from_transcripts(tmp_path)).items
+    assert uuids(messages) == ["a1", "b2", None, "a3", "a(3)"]
+    assert isinstance(messages[2], ParseError) and messages[2].reason == "truncated"
+    assert path_of(messages[2]) == str(tmp_path / "b.jsonl")

@@ -57,7 +57,7 @@ def from_transcripts(
 
         a.jsonl:  {t=1} {t=3} {no time}        b.jsonl:  {t=2} {t=4
         from_transcripts(folder)
-        result:   -a1-b2-a3-a(3)-ParseError(b, truncated)-|
+        result:   -a1-b2-ParseError(b, truncated)-a3-a(3)-|
         from_transcripts(folder, follow=True)  ...later b.jsonl gets "}\\n"
         result:   -a1-b2-a3-a(3)----------b4--- (until disposed)
 
