@@ -181,6 +181,7 @@ def test_a_subagent_counted_once_from_its_file_and_the_parents_progress_lines(
     agent = handler.agents["abc"]
     assert (agent.session_id, agent.tool_use_id) == (SESSION, "toolu_task")
     assert handler.by_session[SESSION].responses == 2
+    assert handler.by_project == {"-home-user-project": handler.total}
     assert tools.by_name["Task"].calls == 1
     assert tools.by_name["Task"].total == timedelta(seconds=3)
 

@@ -79,8 +79,8 @@ class AgentInfo:
     tool_use_id: str | None
 
 
-_CellKey = tuple[str | None, date, str | None, str | None]
-"""(session, day, model, agent)."""
+_CellKey = tuple[str | None, date, str | None, str | None, str | None]
+"""(session, day, model, agent, project)."""
 
 
 class _Cell:
@@ -107,7 +107,8 @@ class _Response:
 
 
 class TranscriptUsageHandler(BuiltinHandler):
-    """Token usage and cost per session, day, model and subagent, each response once.
+    """Token usage and cost per session, day, model, subagent and project, each response
+    once.
 
     A response is known by ``message.id`` and ``requestId``; its figures are the largest
     seen on any of its entries, field by field, so repeated entries and streaming updates
@@ -255,7 +256,9 @@ class TranscriptUsageHandler(BuiltinHandler):
             if moment is not None
             else message.received_at.astimezone(self._timezone)
         )
-        key = (message.session_id, when.date(), model, agent)
+        source = source_of(message)
+        project = source.project if source is not None else None
+        key = (message.session_id, when.date(), model, agent, project)
         cell = self._cells.get(key)
         if cell is None:
             cell = self._cells[key] = _Cell()
@@ -263,7 +266,7 @@ class TranscriptUsageHandler(BuiltinHandler):
 
     def _totals(self, part: int | None) -> dict[Any, UsageTotals]:
         """The cells added up by one part of their key (0 session, 1 day, 2 model,
-        3 agent; ``None``: all of them, under ``None``)."""
+        3 agent, 4 project; ``None``: all of them, under ``None``)."""
         with self._lock:
             sums: dict[Any, list[Any]] = {}
             for key, cell in self._cells.items():
@@ -302,6 +305,11 @@ class TranscriptUsageHandler(BuiltinHandler):
         """Per subagent (``None``: the main conversation); costs from ``costUSD`` only,
         since ``cost-state`` totals do not split by agent."""
         return self._totals(3)
+
+    @property
+    def by_project(self) -> dict[str | None, UsageTotals]:
+        """Per project folder (``None``: messages not read from a transcript)."""
+        return self._totals(4)
 
     @property
     def agents(self) -> dict[str, AgentInfo]:
