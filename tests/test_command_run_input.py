@@ -54,7 +54,7 @@ def test_turns_from_a_file_reach_the_cli(tmp_path: Path) -> None:
     stdout = done.stdout.decode()
     assert done.returncode == 0, done.stderr
     assert stdout.index("echo: first\n") < stdout.index("echo: second\n")
-    assert "result        success (ok) · 2 turns" in stdout
+    assert "result        ✓ done · 2 turns" in stdout
 
 
 def _read_until(stream: IO[bytes], marker: bytes) -> bytes:
@@ -111,7 +111,7 @@ def test_on_a_terminal_the_cli_reads_nothing(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     stdout = done.stdout.decode()
     assert "echo:" not in stdout  # the CLI's stdin was /dev/null, not the terminal
-    assert "result        success (ok) · 0 turns" in stdout
+    assert "result        ✓ done · 0 turns" in stdout
 
 
 def test_the_cli_arguments_are_not_read_from_stdin(tmp_path: Path) -> None:
