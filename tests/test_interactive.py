@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -306,3 +307,14 @@ def test_a_dropped_request_is_not_answered() -> None:
     requests.drop("req_1")
     requests.resolve(response(success_response("req_1", {})))
     assert recording.items == [] and not recording.done.is_set()
+
+
+def test_a_cli_that_cannot_start_fails_start_with_the_reason(tmp_path: Path) -> None:
+    session = ClaudeSession(str(tmp_path / "no-such-claude"))
+    messages: Recording[Message] = Recording()
+    session.messages.subscribe(messages)
+    with pytest.raises(SessionClosedError, match=r"the CLI has ended: .*No such file") as failed:
+        session.start()
+    assert isinstance(failed.value.__cause__, FileNotFoundError)
+    messages.wait_done()
+    assert messages.error is failed.value.__cause__

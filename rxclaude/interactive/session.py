@@ -122,7 +122,10 @@ class ClaudeSession:
         """Every frame but the control ones, in order; ends with the CLI (an error such as
         ``CLIProcessError`` comes after every frame)."""
         self.control: Subject[ControlEvent] = Subject()
-        """Every control frame, received and sent, as it happens; ends with the CLI."""
+        """Every control frame, received and sent, as it happens; ends with the CLI. Its
+        observers are called under the session's lock, on the thread that reads the CLI's
+        output or the one that writes: they must not block (nor wait for a control
+        answer, which that thread would deliver)."""
         self.turns: abc.ObserverBase[Content] = Observer(
             self.send, lambda _: self.end_input(), self.end_input
         )
@@ -315,7 +318,7 @@ class ClaudeSession:
             if not self._started:
                 raise SessionClosedError("the session has not been started")
             if self._ended is not None:
-                raise SessionClosedError("the CLI has ended")
+                raise SessionClosedError(f"the CLI has ended: {self._ended}") from self._ended
             if self._stdin_closed or (self._input_ended and frame["type"] == "user"):
                 raise SessionClosedError("the session's input has ended")
             line = encode(frame)
@@ -376,7 +379,7 @@ class ClaudeSession:
         with self._lock:
             if self._ended is not None:
                 return
-            self._ended = error if error is not None else SessionClosedError("the CLI exited")
+            self._ended = error if error is not None else SessionClosedError("it exited")
             self._answering.clear()
         self._pending.fail_all(error)
         self._responder.end()

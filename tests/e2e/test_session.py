@@ -380,8 +380,9 @@ def test_cli_killed_mid_turn_ends_the_streams_after_every_frame(
     assert isinstance(error, CLIProcessError) and error.returncode == -signal.SIGKILL
     assert turn.error is error and run.control.error is error
     assert len(turn.items) == len(run.labels)
-    with pytest.raises(SessionClosedError):
+    with pytest.raises(SessionClosedError) as closed:
         run.session.send("anyone there?")
+    assert closed.value.__cause__ is error
     with pytest.raises(SessionClosedError):
         run.session.interrupt()
 
