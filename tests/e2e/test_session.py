@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import reactivex
 from conftest import TIMEOUT, Recording
 from reactivex import operators as ops
 from waiting import wait_until
@@ -439,6 +440,24 @@ def test_set_model(workdir: Path, runs: list[SessionRun]) -> None:
         (0, False, "claude-fake-2"),
         (0, True, "claude-fake-2"),
     ]
+
+
+def test_turns_from_an_observable_and_the_end_of_the_input(
+    workdir: Path, runs: list[SessionRun]
+) -> None:
+    """Both turns are written at once; the end of the turns closes stdin only after the
+    second result, and the CLI then exits: the messages complete."""
+    run = SessionRun("multi_turn", workdir)
+    runs.append(run)
+    run.session.start()
+    reactivex.from_iterable(run.scenario.prompts).subscribe(run.session.turns)
+    run.messages.wait_done()
+    assert run.messages.completed and run.messages.error is None
+    assert run.labels == ["system/init", "assistant", "result/success"] * 2
+    results = [message for message in run.messages.items if isinstance(message, ResultMessage)]
+    assert [result.result for result in results] == [m.text for m in run.scenario.messages]
+    with pytest.raises(SessionClosedError, match="the CLI has ended: it exited"):
+        run.session.send("one more")
 
 
 def test_await_a_turn_and_iterate_one_with_asyncio(workdir: Path, runs: list[SessionRun]) -> None:
