@@ -4,15 +4,20 @@ the fake API, with the typed lines scripted and the console written to a string.
 from __future__ import annotations
 
 import io
+import os
+import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import TIMEOUT
 from rich.console import Console
+from waiting import wait_until
 
 from rxclaude import find_claude
 from rxclaude.command.interactive import EXIT, converse, terminal_session
-from rxclaude.testing import SCENARIOS, Scenario, cli_invocation, reply, text_block
+from rxclaude.testing import SCENARIOS, Scenario, Streamed, cli_invocation, reply, text_block
 
 pytestmark = [
     pytest.mark.e2e,
@@ -95,3 +100,35 @@ def test_terminal_controls_in_the_stream_are_shown_not_obeyed(tmp_path: Path) ->
     assert converse(session, console, typist) == 0
     assert "\x1b" not in output.getvalue() and "\x07" not in output.getvalue()
     assert "red ␛[31m bell ␇" in output.getvalue()
+
+
+def test_ctrl_c_during_an_answer_interrupts_the_turn(tmp_path: Path) -> None:
+    """SIGINT (Ctrl-C) while the answer streams: the turn is interrupted, the conversation
+    goes on to the next prompt."""
+    scenario = SCENARIOS["interrupted"]
+    invocation = cli_invocation("interrupted", [], workdir=tmp_path)
+    output = io.StringIO()
+    console = Console(file=output, force_terminal=False, width=200)
+    typist = Typist([scenario.prompts[0], scenario.prompts[1], None])
+    session = terminal_session(
+        invocation.argv, [], console, typist, cwd=invocation.cwd, env=invocation.env
+    )
+    streamed = scenario.steps[0].streaming
+    assert isinstance(streamed, Streamed)
+    three_deltas = "".join(
+        data["delta"]["text"] for name, data in streamed.events() if name == "content_block_delta"
+    )
+
+    def press_ctrl_c() -> None:
+        wait_until(lambda: three_deltas in output.getvalue())
+        os.kill(os.getpid(), signal.SIGINT)
+
+    presser = threading.Thread(target=press_ctrl_c, daemon=True)
+    presser.start()
+    assert converse(session, console, typist) == 0
+    presser.join(TIMEOUT)
+    lines = output.getvalue().splitlines()
+    assert lines[0] == three_deltas
+    assert lines[1].startswith("[error_during_execution: ")
+    assert lines[2] == scenario.messages[-1].text
+    assert typist.prompts == ["> ", "> ", "> "]
