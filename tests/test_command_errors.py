@@ -287,7 +287,7 @@ def test_view_stops_on_an_input_that_is_not_stream_json(binary_file: Path) -> No
     result = rxclaude("view", str(binary_file))
     assert result.returncode == 1
     assert result.stdout == (
-        f"✗ NotStreamJSONError: {binary_file} does not look like stream-json: no frame in its "
+        f"✗ {binary_file} does not look like stream-json: no frame in its "
         "first 65,536 bytes; --sniff-bytes N reads further\n"
     )  # and not one line per piece of garbage
 
@@ -317,9 +317,7 @@ def test_a_short_input_without_any_frame_is_not_stream_json(tmp_path: Path) -> N
     path.write_bytes(b"some notes\nnot a stream\n")
     result = rxclaude("view", str(path))
     assert result.returncode == 1
-    assert result.stdout == (
-        f"✗ NotStreamJSONError: {path} does not look like stream-json: no frame in it\n"
-    )
+    assert result.stdout == (f"✗ {path} does not look like stream-json: no frame in it\n")
     assert rxclaude("stats", str(path)).returncode == 1
     assert rxclaude("stats", "-", stdin=b"").returncode == 0  # empty is no error
 

@@ -49,7 +49,7 @@ from rxclaude.command.format import (
     shorten,
     styled,
 )
-from rxclaude.command.session import Session
+from rxclaude.command.session import NotStreamJSONError, Session
 from rxclaude.command.view_calls import CallBook, pad, result_lines, tool_call
 from rxclaude.command.view_lines import compaction, prompt, result_details, result_summary
 from rxclaude.command.view_output import LiveOutput, Output, PlainOutput
@@ -135,6 +135,8 @@ class Transcript:
             if error.result is None:
                 for line in error.stderr.strip().splitlines()[-10:]:
                     self._line(None, f"  {line}", STYLE_NOTE)
+        elif isinstance(error, NotStreamJSONError):
+            self._line(None, f"✗ {error}", STYLE_ERROR)
         else:
             self._line(None, f"✗ {type(error).__name__}: {error}", STYLE_ERROR)
 
