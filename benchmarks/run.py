@@ -47,6 +47,7 @@ from benchmarks.common import (
 from benchmarks.concurrent_streams import ConcurrentStreams
 from benchmarks.generate import GENERATOR_VERSION, generate
 from benchmarks.latency import run_latency
+from benchmarks.redis_path import RedisPath
 from benchmarks.sdk_path import OUTCOMES, check_sdk, prepare_sdk
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,6 +59,7 @@ TARGET_RSS_MIB = 32.0
 SAMPLE_INTERVAL_S = 0.002
 DEFAULT_STREAMS = 8
 DEFAULT_RATE = 1000.0
+REDIS_LABEL = "{n} x b | to_redis_stream, then from_redis_stream | d's stages"
 
 Check = Callable[[str, int], dict[str, Any] | None]
 """Untimed verification of a case on the corpus (path, line count); may return details."""
@@ -68,10 +70,12 @@ Check = Callable[[str, int], dict[str, Any] | None]
 
 @dataclass(frozen=True)
 class Prepared:
-    """A case ready to run: its timed runner and its untimed check."""
+    """A case ready to run: its timed runner, its untimed check, and what frees what it
+    holds (a server, processes) once the rounds are over."""
 
     run: Runner
     check: Check | None = None
+    close: Callable[[], None] | None = None
 
 
 Prepare = Callable[[str, int], Prepared]
@@ -155,6 +159,21 @@ def _concurrent_preparer(streams: int) -> Prepare:
     return prepare
 
 
+def _redis_preparer(producers: int) -> Prepare:
+    def prepare(path: str, lines: int) -> Prepared:
+        redis_path = RedisPath(path, lines, producers)
+
+        def run(_path: str) -> int:
+            return redis_path.run()
+
+        def check(_path: str, _expected: int) -> dict[str, Any]:
+            return redis_path.details()
+
+        return Prepared(run, check, redis_path.close)
+
+    return prepare
+
+
 def _check_parse(path: str, expected: int) -> None:
     """Untimed: parse_json_frames must turn every corpus line into a non-error message."""
     from reactivex import operators as ops  # noqa: PLC0415
@@ -192,6 +211,7 @@ class Case:
     skipped: str | None = None
     details: dict[str, Any] | None = None
     run: Runner | None = None
+    close: Callable[[], None] | None = None
 
     @property
     def measured(self) -> bool:
@@ -214,6 +234,8 @@ def cases(streams: int = DEFAULT_STREAMS) -> list[Case]:
             _concurrent_preparer(streams),
             copies=streams,
         ),
+        Case("redis", REDIS_LABEL.format(n=1), _redis_preparer(1)),
+        Case("redis_many", REDIS_LABEL.format(n=streams), _redis_preparer(streams), streams),
     ]
 
 
@@ -232,11 +254,20 @@ def _run_once(case: Case, path: str, expected: int) -> float:
 
 def run_rounds(cases: list[Case], path: str, expected: int, rounds: int) -> None:
     """Prepare and check each case, run an untimed warm-up round, then ``rounds`` timed
-    rounds, each in a different rotation of the case order."""
+    rounds, each in a different rotation of the case order; then close them."""
+    try:
+        _run_rounds(cases, path, expected, rounds)
+    finally:
+        for case in cases:
+            if case.close is not None:
+                case.close()
+
+
+def _run_rounds(cases: list[Case], path: str, expected: int, rounds: int) -> None:
     for case in cases:
         try:
             prepared = case.prepare(path, expected)
-            case.run = prepared.run
+            case.run, case.close = prepared.run, prepared.close
             if prepared.check is not None:
                 case.details = prepared.check(path, expected)
         except CaseUnavailableError as skip:
@@ -563,6 +594,8 @@ def report_throughput(
         ("b/a2", "b", "a2", None),
         ("c/b", "c", "b", TARGET_C_OVER_B),
         ("d/a", "d", "a", TARGET_D_OVER_A),
+        ("redis/d", "redis", "d", None),
+        ("redis_many/d", "redis_many", "d", None),
     ):
         value, per_round = _median_ratio(by_key[num], by_key[den])
         rounds_text = " ".join(f"{v:.3f}" for v in per_round)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -26,6 +27,9 @@ SDK_MODULES = (
     "claude_agent_sdk._errors",
     "claude_agent_sdk._internal.message_parser",
     "claude_agent_sdk._internal.transport.subprocess_cli",
+)
+REDIS_AVAILABLE = (
+    importlib.util.find_spec("redis") is not None and shutil.which("redis-server") is not None
 )
 needs_sdk = pytest.mark.skipif(not SDK_INSTALLED, reason="claude-agent-sdk (e2e extra) missing")
 
@@ -209,9 +213,11 @@ def test_main_runs_every_case_and_writes_the_json(
     assert results["ok"] is True
     assert results["corpus"]["messages"] == len(lines)
     cases = results["cases"]
-    assert list(cases) == ["a", "a2", "sdk", "b", "c", "d", "claude", "concurrent"]
+    keys = ["a", "a2", "sdk", "b", "c", "d", "claude", "concurrent", "redis", "redis_many"]
+    assert list(cases) == keys
     measured = ["a", "a2", "b", "c", "d", "claude", "concurrent"]
     measured += ["sdk"] if SDK_INSTALLED else []
+    measured += ["redis", "redis_many"] if REDIS_AVAILABLE else []
     for key in measured:
         assert len(cases[key]["seconds"]) == 1, key
         assert cases[key]["vs_ujson"]["per_round"], key
@@ -223,6 +229,10 @@ def test_main_runs_every_case_and_writes_the_json(
         assert "skipped" in cases["sdk"]
         assert cases["b"]["vs_sdk"]["median"] is None
     assert cases["concurrent"]["details"]["delivered"] == [len(lines)] * 2
+    if REDIS_AVAILABLE:
+        assert cases["redis_many"]["details"]["written"] == [len(lines)] * 2
+    else:
+        assert "skipped" in cases["redis"] and "skipped" in cases["redis_many"]
     assert cases["claude"]["details"]["turns"] == sum(
         _frame_type(line) == "result" for line in lines
     )
