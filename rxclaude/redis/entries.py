@@ -270,8 +270,10 @@ def decode_entry(
             frame=b"",
         )
     try:
-        if frame.count(b"[") + frame.count(b"{") > MAX_NESTING_DEPTH and nests_too_deeply(
-            frame.decode("utf-8", "replace")
+        if (
+            len(frame) > MAX_NESTING_DEPTH
+            and frame.count(b"[") + frame.count(b"{") > MAX_NESTING_DEPTH
+            and nests_too_deeply(frame.decode("utf-8", "replace"))
         ):
             raise msgspec.DecodeError(f"nests deeper than {MAX_NESTING_DEPTH} levels")
         raw = _decode_json(frame)
