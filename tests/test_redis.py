@@ -292,6 +292,24 @@ def test_explicit_ack_acknowledges_what_went_through_ack(redis_client: redis.Red
     wait_until(lambda: pending(redis_client) == 0)
 
 
+def test_ack_sends_what_it_holds_after_max_delay_when_the_end_of_a_read_is_filtered_out(
+    redis_client: redis.Redis,
+) -> None:
+    write(redis_client, parsed(servers.session_frames("s", 10)))
+    source = from_redis_stream(redis_client, "k", group="g", ack="explicit", block_ms=50)
+    kept: list[Message] = []
+    subscription = source.pipe(
+        ops.filter(lambda m: not isinstance(m, ResultMessage)),  # the read's last entry
+        ack(redis_client, max_delay=0.05),
+    ).subscribe(kept.append)
+    wait_until(lambda: len(kept) == 9)
+    wait_until(lambda: pending(redis_client) == 1)  # the filtered result, not acknowledged
+    subscription.dispose()
+    left: Any = redis_client.xpending_range("k", "g", "-", "+", 10)
+    last: Any = redis_client.xrevrange("k", count=1)
+    assert [entry["message_id"] for entry in left] == [last[0][0]]
+
+
 def test_own_pending_entries_come_first_after_a_restart_of_the_consumer(
     redis_client: redis.Redis,
 ) -> None:

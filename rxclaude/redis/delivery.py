@@ -11,6 +11,7 @@ parse errors and older recordings.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -159,10 +160,10 @@ def ack(
                     timer.disposable = timers.schedule_relative(max_delay, on_timer)
 
             def on_error(error: Exception) -> None:
-                try:
+                # The source's error is the one to report; unacknowledged entries stay pending.
+                with contextlib.suppress(RedisAckError):
                     flush()
-                finally:
-                    observer.on_error(error)
+                observer.on_error(error)
 
             def on_completed() -> None:
                 try:

@@ -159,6 +159,8 @@ class StreamReader:
         if self._stop.is_set() or isinstance(error, StoppedError):
             return  # disposed: nothing more goes downstream
         self._stop.set()
+        if self._thread is None:
+            self._pool.disconnect()  # on a scheduler: no loop's end to do it
         self._observer.on_error(RedisReadError(self._settings.keys, error))
 
     # -- commands -------------------------------------------------------------------------
