@@ -18,6 +18,7 @@ from rxclaude.messages import (
     ApiRequestShapeMessage,
     AtisLatchMessage,
     AttachmentMessage,
+    CompactBoundaryMessage,
     CostStateMessage,
     FileHistorySnapshotMessage,
     Kind,
@@ -152,3 +153,33 @@ def test_unknown_line_types_keep_everything() -> None:
     assert type(message) is UnknownMessage and message.raw == raw
     odd = message_from_json({"type": "system", "subtype": "something_new"})
     assert type(odd) is SystemMessage
+
+
+def test_compact_boundary_reads_the_transcripts_camel_case_metadata() -> None:
+    transcript = message_from_json(
+        {
+            "type": "system",
+            "subtype": "compact_boundary",
+            "compactMetadata": {"trigger": "auto", "preTokens": 155_000, "durationMs": 812},
+            "logicalParentUuid": "u-1",
+        }
+    )
+    assert isinstance(transcript, CompactBoundaryMessage)
+    assert transcript.compact_metadata["trigger"] == "auto"
+    assert (transcript.trigger, transcript.pre_tokens, transcript.post_tokens) == (
+        "auto",
+        155_000,
+        None,
+    )
+    assert transcript.duration_ms == 812
+    stream = message_from_json(
+        {
+            "type": "system",
+            "subtype": "compact_boundary",
+            "compact_metadata": {"trigger": "manual", "pre_tokens": 59, "post_tokens": 7},
+            "compactMetadata": {"trigger": "auto", "preTokens": 1},
+        }
+    )
+    assert isinstance(stream, CompactBoundaryMessage)
+    assert (stream.trigger, stream.pre_tokens, stream.post_tokens) == ("manual", 59, 7)
+    assert stream.duration_ms is None

@@ -11,7 +11,7 @@ from rxclaude.command.format import dollars, milliseconds, outcome, plural
 from rxclaude.command.view_calls import result_lines
 from rxclaude.messages import CompactBoundaryMessage, ResultMessage, UserMessage
 from rxclaude.messages.content import DocumentBlock, ImageBlock, TextBlock, ToolResultBlock
-from rxclaude.messages.fields import get_float, get_int
+from rxclaude.messages.fields import get_int
 
 
 def figure(value: object) -> str:
@@ -58,7 +58,7 @@ def compaction(boundary: CompactBoundaryMessage) -> str:
         parts.append(f"{boundary.pre_tokens} tokens before")
     if boundary.post_tokens is not None:
         parts.append(f"{boundary.post_tokens} after")
-    duration = get_float(boundary.compact_metadata, "duration_ms")
+    duration = boundary.duration_ms
     if duration is not None:
         parts.append(milliseconds(duration))
     return " · ".join(parts)

@@ -91,12 +91,17 @@ class StatusMessage(SystemMessage):
 
 
 class CompactBoundaryMessage(SystemMessage):
-    """``system``/``compact_boundary``: the conversation was compacted here."""
+    """``system``/``compact_boundary``: the conversation was compacted here.
+
+    Transcripts write it in camelCase (``compactMetadata`` holding ``preTokens``, …):
+    the properties read either spelling, stream-json's first.
+    """
 
     @property
     def compact_metadata(self) -> JSONObject:
-        """``{trigger, pre_tokens, post_tokens?, ...}`` (``{}`` when absent)."""
-        return get_dict(self.raw, "compact_metadata") or {}
+        """``{trigger, pre_tokens, post_tokens?, ...}`` (a transcript's ``compactMetadata``;
+        ``{}`` when absent)."""
+        return get_dict(self.raw, "compact_metadata") or get_dict(self.raw, "compactMetadata") or {}
 
     @property
     def trigger(self) -> str | None:
@@ -106,12 +111,25 @@ class CompactBoundaryMessage(SystemMessage):
     @property
     def pre_tokens(self) -> int | None:
         """Context tokens before compaction."""
-        return get_int(self.compact_metadata, "pre_tokens")
+        return _either_int(self.compact_metadata, "pre_tokens", "preTokens")
 
     @property
     def post_tokens(self) -> int | None:
         """Context tokens after compaction."""
-        return get_int(self.compact_metadata, "post_tokens")
+        return _either_int(self.compact_metadata, "post_tokens", "postTokens")
+
+    @property
+    def duration_ms(self) -> float | None:
+        """How long compaction took."""
+        metadata = self.compact_metadata
+        value = get_float(metadata, "duration_ms")
+        return value if value is not None else get_float(metadata, "durationMs")
+
+
+def _either_int(fields: JSONObject, name: str, camel: str) -> int | None:
+    """``fields[name]``, else ``fields[camel]`` (a transcript's spelling)."""
+    value = get_int(fields, name)
+    return value if value is not None else get_int(fields, camel)
 
 
 class ApiRetryMessage(SystemMessage):
