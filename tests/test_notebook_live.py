@@ -78,6 +78,7 @@ def test_states_are_drawn_on_the_ticks_when_something_changed_then_at_the_end() 
     assert display.done.is_set()
     assert source.subscriptions[0].unsubscribe == 160
     assert "Hello done" in display.html and "completed" in display.html
+    assert "cost (USD)" in display.html and "0.250000" in display.html
     assert "Bash" in display._views._parts["tools"].value  # type: ignore[index]
 
 

@@ -20,27 +20,34 @@ TEXT_STYLE = "max-height:16em;overflow:auto;border:1px solid #ddd;padding:4px"
 
 def tools_html(state: LiveState) -> str:
     """The tool calls: name, status, seconds."""
-    rows = [(row.name, row.status, _html.figure(row.seconds)) for row in state.tools]
+    rows = [(row.name, row.status, _fixed(row.seconds, 3)) for row in state.tools]
     return _html.table(rows, ("tool", "status", "seconds")) if rows else ""
 
 
 def dashboard_html(state: LiveState) -> str:
     """Messages, throughput, latency percentiles (ms), buffer fill, drops and cost."""
     snapshot = state.snapshot
-    rows: list[tuple[object, ...]] = [("messages", state.messages), ("cost (USD)", state.cost_usd)]
+    rows: list[tuple[str, str]] = [
+        ("messages", str(state.messages)),
+        ("cost (USD)", f"{state.cost_usd:.6f}"),
+    ]
     if snapshot is not None:
         dropped = sum(n for kind, n in snapshot.backpressure_events_by_kind.items()
                       if kind.value == "dropped")  # fmt: skip
         rows += [
-            ("messages/s (window)", snapshot.window_messages_per_second),
-            *((f"latency p{q} (ms)", None if value is None else value * 1000)
+            ("messages/s (window)", _fixed(snapshot.window_messages_per_second, 0)),
+            *((f"latency p{q} (ms)", _fixed(None if value is None else value * 1000, 3))
               for q, value in ((50, snapshot.latency_p50), (90, snapshot.latency_p90),
                                (99, snapshot.latency_p99))),
             ("buffer fill", f"{snapshot.buffer_size}/{snapshot.buffer_capacity}"),
-            ("dropped", dropped),
-            ("parse errors", snapshot.parse_errors),
+            ("dropped", str(dropped)),
+            ("parse errors", str(snapshot.parse_errors)),
         ]  # fmt: skip
-    return _html.table((name, _html.figure(value)) for name, value in rows)
+    return _html.table(rows)
+
+
+def _fixed(value: float | None, places: int) -> str:
+    return "—" if value is None else f"{value:.{places}f}"
 
 
 def state_html(state: LiveState) -> dict[str, str]:
