@@ -51,7 +51,9 @@ class LiveDisplay:
         self.claude = ClaudeMetrics()
         self.states: deque[LiveState] = deque(maxlen=KEEP_STATES)
         self.done = threading.Event()
-        """Set when the stream has ended or the display was stopped."""
+        """Set once the stream has ended or the display was stopped, and the last state is
+        drawn."""
+        self._ended = False
         self._max_chars, self._keep_tools = max_chars, keep_tools
         self._lock = threading.Lock()
         self._text: list[str] = []
@@ -122,23 +124,25 @@ class LiveDisplay:
             )
 
     def _tick(self, snapshot: MetricsSnapshot) -> None:
-        with self._lock:
-            if not self._changed or self.done.is_set():
-                return
-            self._changed = False
-        self._draw(snapshot)
+        self._draw(snapshot, final=False)
 
     def _finish(self, status: str) -> None:
         with self._lock:
-            if self.done.is_set():
+            if self._ended:
                 return
-            self._status = status
-            self.done.set()
+            self._status, self._ended = status, True
         self._ticks.dispose()
-        self._draw(self.metrics.snapshot())
+        self._draw(self.metrics.snapshot(), final=True)
+        self.done.set()
 
-    def _draw(self, snapshot: MetricsSnapshot) -> None:
+    def _draw(self, snapshot: MetricsSnapshot, *, final: bool) -> None:
+        """Draw the state; a tick draws only when something changed and never after the
+        end (``_ended`` is set under the lock before the final state is drawn)."""
         with self._lock:
+            if not final:
+                if not self._changed or self._ended:
+                    return
+                self._changed = False
             state = LiveState(
                 status=self._status,
                 messages=self._messages,
