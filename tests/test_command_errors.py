@@ -29,11 +29,20 @@ def last_line(text: str) -> str:
 # -- inputs that cannot be read --------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", ["view", "stats", "list"])
-def test_a_directory_is_a_directory(command: str, tmp_path: Path) -> None:
+def test_list_takes_no_directory(tmp_path: Path) -> None:
+    result = rxclaude("list", str(tmp_path))
+    assert result.returncode == 2
+    assert last_line(result.stderr) == f"rxclaude list: error: {tmp_path}: is a directory"
+
+
+@pytest.mark.parametrize("command", ["view", "stats"])
+def test_a_directory_without_transcripts_says_so(command: str, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a transcript")
     result = rxclaude(command, str(tmp_path))
     assert result.returncode == 2
-    assert last_line(result.stderr) == f"rxclaude {command}: error: {tmp_path}: is a directory"
+    assert last_line(result.stderr) == (
+        f"rxclaude {command}: error: {tmp_path}: no session transcripts (*.jsonl files) in it"
+    )
 
 
 @pytest.mark.parametrize("command", ["view", "stats", "list"])
@@ -88,7 +97,9 @@ def test_a_path_with_control_characters_is_shown_safely(tmp_path: Path) -> None:
     result = rxclaude("view", str(hostile))
     assert result.returncode == 2
     assert "\x1b" not in result.stderr and "\x07" not in result.stderr
-    assert last_line(result.stderr).endswith("a␛]0;title␇b: is a directory")
+    assert last_line(result.stderr).endswith(
+        "a␛]0;title␇b: no session transcripts (*.jsonl files) in it"
+    )
 
 
 # -- the first word --------------------------------------------------------------------

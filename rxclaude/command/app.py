@@ -13,22 +13,14 @@ import argparse
 import difflib
 import os
 import shlex
-import stat
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from rxclaude.command import demo, listing, run, stats
+from rxclaude.command import demo, history, listing, run
 from rxclaude.command.format import safe
-from rxclaude.command.session import (
-    Session,
-    add_input_arguments,
-    input_source,
-    make_console,
-)
-from rxclaude.command.view import watch
+from rxclaude.command.session import make_console, stdin_has_input
 from rxclaude.redact import redact, redact_arguments
-from rxclaude.sources import SpooledSource
 
 COMMANDS = ("list", "view", "stats", "run", "demo")
 INTERRUPTED = 130
@@ -76,20 +68,22 @@ def build_parser() -> Parser:
             "List every message of stream-json recordings and sum them up.",
         )
     )
-    add_input_arguments(
+    history.add_view_arguments(
         command(
             "view",
             "show a stream as it arrives: text, tool calls, results, errors, cost",
-            "Show a stream-json stream as it arrives.",
+            "Show a stream-json stream as it arrives, or session transcripts "
+            "(--follow: live sessions).",
         )
     )
-    stats_parser = command(
-        "stats",
-        "the figures of a stream: counts, tools, tokens, cost, errors, latency",
-        "Sum up a stream-json stream.",
+    history.add_stats_arguments(
+        command(
+            "stats",
+            "the figures of a stream: counts, tools, tokens, cost, errors, latency",
+            "Sum up a stream-json stream, or session transcripts (default: the CLI's "
+            "projects folder; --by day|session|project).",
+        )
     )
-    add_input_arguments(stats_parser)
-    stats_parser.add_argument("--json", action="store_true", help="print one JSON document")
     run.add_arguments(
         command(
             "run",
@@ -127,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(arguments: list[str]) -> int:
     parser = build_parser()
     if not arguments:
-        if not _stdin_has_input():
+        if not stdin_has_input():
             parser.print_help()
             return 0
         arguments = ["list", "-"]
@@ -155,32 +149,9 @@ def _dispatch(arguments: list[str]) -> int:
         return run.run_claude(options, claude_arguments, console, subparser)
     if options.command == "demo":
         return demo.run_demo(options, console)
-    stream = input_source(options, subparser)
-    session = Session(
-        max_frame_bytes=options.max_frame_bytes,
-        sniff_bytes=options.sniff_bytes,
-        name=redact(stream.name),
-    )
     if options.command == "view":
-        return 0 if watch(session, stream.source, console) is None else 1
-    error = session.run(stream.source, _ignore)
-    source = stream.source
-    spool = source.statistics() if isinstance(source, SpooledSource) else None
-    document = stats.collect(session, stream.name, error, spool=spool, live=stream.live)
-    if options.json:
-        print(stats.to_json(document))
-    else:
-        stats.render(console, document)
-    return 0 if error is None else 1
-
-
-def _stdin_has_input() -> bool:
-    """Whether stdin is a pipe, a socket or a file (not a terminal, not ``/dev/null``)."""
-    try:
-        mode = os.fstat(sys.stdin.fileno()).st_mode
-    except (AttributeError, OSError, ValueError):  # no stdin at all, or closed
-        return False
-    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode) or stat.S_ISSOCK(mode)
+        return history.run_view(options, subparser, console)
+    return history.run_stats(options, subparser, console)
 
 
 def _is_listing(first: str) -> bool:
@@ -220,7 +191,3 @@ def _run_hint(given: list[str], unknown: list[str], claude_arguments: list[str])
             own.append(argument)
     meant = ["rxclaude", "run", *own, "--", *unknown, *claude_arguments]
     return shlex.join(redact_arguments(meant))
-
-
-def _ignore(_: object) -> None:
-    """The stats need no view: the handlers and the metrics see every message."""

@@ -5,6 +5,10 @@ The pipeline is :class:`~rxclaude.pipeline.StreamHandler`'s: the source, then
 ``measure(StreamMetrics())``. The view adds :class:`~rxclaude.partials.PartialAssembler` in
 its callback, after ``measure``, so the figures count the recording's frames only while
 ``measure`` still times the rendering.
+
+Session transcripts come parsed from :func:`~rxclaude.transcripts.from_transcripts`:
+:meth:`Session.run_messages` takes them through the same stages after the parsing, with
+the transcript handlers (usage counted once, cost, tool time from timestamps) added.
 """
 
 from __future__ import annotations
@@ -14,9 +18,13 @@ import errno
 import os
 import stat
 import sys
+import threading
 from collections.abc import Callable
+from datetime import UTC, tzinfo
 from typing import NamedTuple, TextIO
 
+from reactivex import Observable
+from reactivex.scheduler import NewThreadScheduler
 from rich.console import Console
 
 from rxclaude._samples import sample_names, sample_path
@@ -24,12 +32,15 @@ from rxclaude.backpressure import DEFAULT_BUFFER_SIZE, Policy
 from rxclaude.command.format import safe
 from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES
 from rxclaude.handlers import BuiltinHandlers
+from rxclaude.handlers.transcripts import TranscriptUsageHandler
+from rxclaude.handlers.transcripts_tools import TranscriptToolHandler
 from rxclaude.messages import Message, ParseError
-from rxclaude.metrics import StreamMetrics
+from rxclaude.metrics import StreamMetrics, measure
 from rxclaude.pipeline import StreamHandler, StreamSource
 from rxclaude.redact import redact
-from rxclaude.routing import HandlerError, Router
+from rxclaude.routing import HandlerError, Router, route_by_type
 from rxclaude.sources import from_reader
+from rxclaude.transcripts import TranscriptFile, source_of
 
 PARSE_ERRORS_KEPT = 20
 """Parse errors a session keeps for the figures: the first ones (the rest are counted)."""
@@ -69,6 +80,10 @@ class Session:
     :class:`NotStreamJSONError` naming ``name``, and the held items are not shown. The
     pipeline's reader may be ahead of the delivery by up to the buffer's capacity: what
     it read is in the figures.
+
+    With ``transcripts``, :attr:`usage` and :attr:`tool_time` are transcript handlers on
+    the router (days in ``timezone``), and :attr:`files` and :attr:`sessions` gather the
+    transcript files and sessions seen.
     """
 
     def __init__(
@@ -79,10 +94,21 @@ class Session:
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
         sniff_bytes: int | None = None,
         name: str = "the input",
+        transcripts: bool = False,
+        timezone: tzinfo = UTC,
     ) -> None:
         self.policy = policy
         router = Router.default()
         self.handlers: BuiltinHandlers = router.handlers
+        self.usage: TranscriptUsageHandler | None = None
+        self.tool_time: TranscriptToolHandler | None = None
+        if transcripts:
+            self.usage = TranscriptUsageHandler(timezone=timezone)
+            self.tool_time = TranscriptToolHandler()
+            self.usage.register(router)
+            self.tool_time.register(router)
+        self.files: set[TranscriptFile] = set()
+        self.sessions: set[str] = set()
         self.metrics = StreamMetrics(sample_every=1)
         self.pipeline = StreamHandler(
             buffer_size, policy, router, metrics=self.metrics, max_frame_bytes=max_frame_bytes
@@ -139,11 +165,57 @@ class Session:
             return NotStreamJSONError(self.name, None)
         return None
 
+    def run_messages(
+        self, messages: Observable[Message], on_message: Callable[[Message], None]
+    ) -> Exception | None:
+        """Take parsed ``messages`` (transcripts) through the stages after the parsing
+        (backpressure, the router, the metrics) into ``on_message``, on a thread of their
+        own; block until they end. Returns the stream's error; an exception of
+        ``on_message`` or a ``KeyboardInterrupt`` disposes the stream and propagates."""
+        pipeline = self.pipeline
+        stages = messages.pipe(
+            pipeline.backpressure,
+            route_by_type(pipeline.router),
+            measure(self.metrics, backpressure=pipeline.backpressure, router=pipeline.router),
+        )
+        done = threading.Event()
+        failures: list[BaseException] = []
+        errors: list[Exception] = []
+
+        def deliver(message: Message) -> None:
+            if done.is_set():
+                return
+            self._count(message)
+            try:
+                on_message(message)
+            except BaseException as failure:
+                failures.append(failure)
+                done.set()
+
+        def failed(error: Exception) -> None:
+            errors.append(error)
+            done.set()
+
+        subscription = stages.subscribe(deliver, failed, done.set, scheduler=NewThreadScheduler())
+        try:
+            done.wait()
+        finally:
+            subscription.dispose()
+        if failures:
+            raise failures[0]
+        return errors[0] if errors else None
+
     def _count(self, message: Message) -> None:
         if is_frame(message):
             self.frames += 1
         elif isinstance(message, ParseError) and len(self.parse_errors) < PARSE_ERRORS_KEPT:
             self.parse_errors.append(message)
+        source = source_of(message)
+        if source is not None:
+            self.files.add(source)
+            session = message.session_id
+            if session is not None:
+                self.sessions.add(session)
 
 
 class _Console(Console):
@@ -197,14 +269,25 @@ def add_max_frame_bytes(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_input_arguments(parser: argparse.ArgumentParser) -> None:
-    """``[FILE|-]``, ``--sample NAME``, ``--max-frame-bytes N`` and ``--sniff-bytes N``."""
-    parser.add_argument(
-        "file",
-        nargs="?",
-        metavar="FILE|-",
-        help="a stream-json recording; '-' (or nothing, when piped) reads stdin",
-    )
+def add_input_arguments(parser: argparse.ArgumentParser, *, many: bool = False) -> None:
+    """``[FILE|-]`` (``many``: ``[PATH …]``), ``--sample NAME``, ``--max-frame-bytes N``
+    and ``--sniff-bytes N``."""
+    if many:
+        parser.add_argument(
+            "paths",
+            nargs="*",
+            metavar="PATH",
+            help="stream-json recordings, session transcripts or folders of them ('-': "
+            "stdin); default: stdin when piped, else the CLI's projects folder",
+        )
+    else:
+        parser.add_argument(
+            "file",
+            nargs="?",
+            metavar="FILE|-",
+            help="a stream-json recording, a session transcript or a folder of them; "
+            "'-' (or nothing, when piped) reads stdin",
+        )
     parser.add_argument(
         "--sample", choices=sample_names(), metavar="NAME", help="a bundled sample recording"
     )
@@ -228,24 +311,37 @@ class Input(NamedTuple):
     """False for a file or a sample (their timings are reading times), True for a pipe."""
 
 
-def input_source(options: argparse.Namespace, parser: argparse.ArgumentParser) -> Input:
-    """The input the options select (a usage error if there is none or it is unreadable)."""
+def input_source(
+    options: argparse.Namespace, parser: argparse.ArgumentParser, file: str | None = None
+) -> Input:
+    """The input the options select, or ``file`` (a usage error if there is none or it is
+    unreadable)."""
+    file = file if file is not None else getattr(options, "file", None)
     if options.sample is not None:
-        if options.file is not None:
+        if file is not None:
             parser.error("give a FILE or --sample, not both")
         return Input(f"sample {options.sample}", str(sample_path(options.sample)), live=False)
-    if options.file == "-" or (options.file is None and not sys.stdin.isatty()):
+    if file == "-" or (file is None and not sys.stdin.isatty()):
         # A pipe's writer may not wait for us: keep what it writes (a file waits).
         piped = not stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode)
         if piped:
             return Input("<stdin>", from_reader(sys.stdin.buffer, spool=True), live=True)
         return Input("<stdin>", sys.stdin.buffer, live=False)
-    if options.file is None:
+    if file is None:
         parser.error("no input: give a FILE, '-' with a pipe, or --sample NAME")
-    problem = unreadable(options.file)
+    problem = unreadable(file)
     if problem is not None:
-        parser.error(f"{options.file}: {problem}")
-    return Input(options.file, str(options.file), live=False)
+        parser.error(f"{file}: {problem}")
+    return Input(file, file, live=False)
+
+
+def stdin_has_input() -> bool:
+    """Whether stdin is a pipe, a socket or a file (not a terminal, not ``/dev/null``)."""
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):  # no stdin at all, or closed
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode) or stat.S_ISSOCK(mode)
 
 
 def unreadable(path: str) -> str | None:

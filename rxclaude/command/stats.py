@@ -56,16 +56,23 @@ always present (a figure the stream did not give is ``null``):
     turn failed: the CLI writes ``subtype: "success"`` for a turn that died on an API error.
 ``stream_error``
     How the stream failed (a CLI's non-zero exit, an unreadable input), else ``null``.
+``transcripts``
+    ``null`` for stream-json. For session transcripts (:mod:`~rxclaude.command.stats_transcripts`
+    has its keys), whose ``tokens`` count each API response once, ``cost_usd`` comes from
+    their ``cost-state`` lines or ``costUSD``, and tool durations from the entries'
+    timestamps.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from rich.console import Console
 from rich.table import Table
 
+from rxclaude.command import stats_transcripts
 from rxclaude.command.format import dollars, milliseconds, outcome, plural, safe_json, styled
 from rxclaude.command.session import NO_TYPE, Session
 from rxclaude.messages.fields import get_int
@@ -81,10 +88,14 @@ def collect(
     *,
     spool: SpoolStatistics | None = None,
     live: bool = True,
+    by: str | None = None,
+    since: datetime | None = None,
 ) -> Document:
     """The figures of ``session``'s stream so far, as the JSON document described above;
     ``spool``: the source's spool, if it had one; ``live``: whether the stream arrived
-    live rather than read from a recording."""
+    live rather than read from a recording; ``by`` and ``since``: for transcripts, the
+    grouping asked for and the time they were read from."""
+    transcripts = session.usage is not None
     handlers = session.handlers
     snapshot = session.metrics.snapshot()
     buffer = session.pipeline.backpressure.statistics()
@@ -100,14 +111,20 @@ def collect(
             "by_kind": {kind.value: count for kind, count in snapshot.by_kind.items()},
             "system_subtypes": dict(sorted(handlers.system.counts.items())),
         },
-        "tools": _tools(session, live),
-        "tokens": {
+        "tools": stats_transcripts.tools(session) if transcripts else _tools(session, live),
+        "tokens": stats_transcripts.tokens(session)
+        if transcripts
+        else {
             "input": usage.get("input_tokens", 0),
             "output": usage.get("output_tokens", 0),
             "cache_read": usage.get("cache_read_input_tokens", 0),
             "cache_creation": usage.get("cache_creation_input_tokens", 0),
         },
-        "cost_usd": handlers.metadata.cost_usd if handlers.metadata.cost_by_session else None,
+        "cost_usd": stats_transcripts.cost(session)
+        if transcripts
+        else handlers.metadata.cost_usd
+        if handlers.metadata.cost_by_session
+        else None,
         "errors": {
             "total": handlers.error.count,
             "by_source": dict(sorted(handlers.error.by_source.items())),
@@ -171,6 +188,7 @@ def collect(
             "errors": last.errors,
         },
         "stream_error": None if stream_error is None else str(stream_error),
+        "transcripts": stats_transcripts.figures(session, by, since) if transcripts else None,
     }
 
 
@@ -209,8 +227,9 @@ def _tools(session: Session, live: bool) -> Document:
     }
 
 
-def to_json(document: Document) -> str:
-    """The document as indented JSON, with nothing a terminal would act on left raw."""
+def to_json(document: Document | list[Document]) -> str:
+    """The document (or documents) as indented JSON, with nothing a terminal would act on
+    left raw."""
     return safe_json(json.dumps(document, indent=2, ensure_ascii=False))
 
 
@@ -239,8 +258,11 @@ def rows(document: Document) -> list[Row]:
     errors, parse_errors = document["errors"], document["parse_errors"]
     buffer = document["backpressure"]
     live = document["live"]
-    lines = [
-        Row("source", document["source"]),
+    transcripts = document["transcripts"]
+    lines = [Row("source", document["source"])]
+    if transcripts is not None:
+        lines.append(Row("transcripts", stats_transcripts.summary(transcripts)))
+    lines += [
         Row(
             "messages",
             f"{messages['total']:,} · {messages['bytes']:,} bytes · "
@@ -271,6 +293,11 @@ def rows(document: Document) -> list[Row]:
             "tokens",
             f"{tokens['input']:,} in · {tokens['output']:,} out · "
             f"{tokens['cache_read']:,} cache read · {tokens['cache_creation']:,} cache write",
+        ),
+        *(
+            [Row("responses", stats_transcripts.responses(transcripts))]
+            if transcripts is not None
+            else []
         ),
         Row("cost", dollars(document["cost_usd"])),
         Row("errors", _total(errors["total"], errors["by_source"]), errors["total"] > 0),
@@ -336,12 +363,17 @@ def _latency(latency: Document) -> str:
 
 
 def render(console: Console, document: Document) -> None:
-    """Print the figures: a table on a terminal, aligned plain text elsewhere."""
+    """Print the figures: a table on a terminal, aligned plain text elsewhere; then the
+    transcripts' ``--by`` table, if any."""
     lines = rows(document)
+    transcripts = document["transcripts"]
+    groups = None if transcripts is None else stats_transcripts.group_table(transcripts)
     if not console.is_terminal:
         width = max(len(row.label) for row in lines)
         for row in lines:
             console.print(styled(f"{row.label:<{width}}  {row.value}"))
+        if groups is not None:
+            _plain_table(console, *groups)
         return
     table = Table(title="rxclaude stats", title_justify="left", show_header=False, box=None)
     table.add_column(style="bold cyan", no_wrap=True)
@@ -349,3 +381,24 @@ def render(console: Console, document: Document) -> None:
     for row in lines:
         table.add_row(styled(row.label), styled(row.value, "red" if row.alert else ""))
     console.print(table)
+    if groups is not None:
+        title, cells = groups
+        by_table = Table(title=title, title_justify="left", box=None)
+        by_table.add_column(title.removeprefix("by "), style="bold cyan")
+        for column in stats_transcripts.GROUP_COLUMNS:
+            by_table.add_column(column, justify="right")
+        for cell_row in cells:
+            by_table.add_row(*(styled(cell) for cell in cell_row))
+        console.print(by_table)
+
+
+def _plain_table(console: Console, title: str, cells: list[list[str]]) -> None:
+    """A table as aligned plain lines: the key on the left, the figures on the right."""
+    header = [title.removeprefix("by "), *stats_transcripts.GROUP_COLUMNS]
+    widths = [max(len(row[column]) for row in [header, *cells]) for column in range(len(header))]
+    console.print()
+    for row in [header, *cells]:
+        key, *figures = row
+        aligned = (f"{figure:>{width}}" for figure, width in zip(figures, widths[1:], strict=True))
+        line = "  ".join([f"{key:<{widths[0]}}", *aligned])
+        console.print(styled(line))

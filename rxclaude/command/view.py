@@ -24,6 +24,9 @@ What is shown:
   retries, handler errors, control errors).
 * A last line per ``result``: the outcome from ``is_error`` with ``terminal_reason`` (and
   the API status), turns, duration, tokens and cost.
+* For session transcripts, a line naming the file (project, session, subagent) whenever
+  the next message comes from another one, and tool durations from the entries'
+  timestamps.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from contextlib import nullcontext
 from datetime import timedelta
 from typing import NamedTuple
 
+from reactivex import Observable
 from rich.console import Console
 from rich.text import Text
 
@@ -71,6 +75,7 @@ from rxclaude.messages.content import (
 from rxclaude.partials import BlockComplete, BlockUpdate, PartialAssembler, Superseded
 from rxclaude.pipeline import StreamSource
 from rxclaude.sources import CLIProcessError
+from rxclaude.transcripts import TranscriptFile, source_of
 
 _INLINE_ERRORS = frozenset(("tool_result", "api_error", "result"))
 """Error sources the transcript shows in place (result line, API error, last line)."""
@@ -96,13 +101,22 @@ class Transcript:
     ``show`` takes the pipeline's messages in order; it feeds them to a
     :class:`~rxclaude.partials.PartialAssembler` and shows its items too. ``handlers``
     are the built-in handlers that saw each message before it arrives here (tool-call
-    durations and error records come from them). ``finish`` closes what the stream left
-    open; ``failed`` reports the stream's error.
+    durations and error records come from them; ``tool_calls``, if given, lists the timed
+    calls instead). ``finish`` closes what the stream left open; ``failed`` reports the
+    stream's error.
     """
 
-    def __init__(self, output: Output, handlers: BuiltinHandlers) -> None:
+    def __init__(
+        self,
+        output: Output,
+        handlers: BuiltinHandlers,
+        tool_calls: Callable[[], list[ToolCall]] | None = None,
+    ) -> None:
         self._out = output
         self._handlers = handlers
+        self._tool_calls = tool_calls or (lambda: handlers.tool_use.calls)
+        self._file: TranscriptFile | None = None
+        """The transcript file of the last message shown."""
         self._assembler = PartialAssembler()
         self._calls = CallBook()
         self._streamed: set[str | None] = set()
@@ -116,6 +130,10 @@ class Transcript:
 
     def show(self, message: Message) -> None:
         """Show one message of the pipeline, then the partial items it completes."""
+        source = source_of(message)
+        if source is not None and source != self._file:
+            self._file = source
+            self._line(None, transcript_heading(source, message.session_id), STYLE_NOTE)
         self._show(message)
         self._show_new_errors()
         for item in self._assembler.feed(message):
@@ -303,7 +321,7 @@ class Transcript:
                 self._line(speaker, f"{indent}    {line}", style)
 
     def _find_call(self, call_id: str | None) -> ToolCall | None:
-        return next((c for c in reversed(self._handlers.tool_use.calls) if c.id == call_id), None)
+        return next((c for c in reversed(self._tool_calls()) if c.id == call_id), None)
 
     def _on_result(self, result: ResultMessage) -> None:
         self._calls.end_turn()
@@ -351,16 +369,47 @@ def status_line(session: Session) -> Callable[[], Text]:
     return render
 
 
+def transcript_heading(source: TranscriptFile, session_id: str | None) -> str:
+    """``── project · session ID · subagent ID``, or ``── PATH`` for a file whose place
+    names neither project nor session."""
+    session = session_id or source.session_id
+    if session is None:
+        return f"── {source.path}"
+    parts = [source.project or "?", f"session {session}"]
+    if source.agent_id is not None:
+        parts.append(f"subagent {source.agent_id}")
+    return "── " + " · ".join(parts)
+
+
 def watch(session: Session, source: StreamSource, console: Console) -> Exception | None:
     """Show ``source`` on ``console`` as it streams through ``session``; return its error.
 
     On a terminal the view is live, with a status line; elsewhere it is plain text.
     """
+    return _watch(session, console, lambda show: session.run(source, show))
+
+
+def watch_transcripts(
+    session: Session, messages: Observable[Message], console: Console
+) -> Exception | None:
+    """Show transcript ``messages`` (``from_transcripts``) as :func:`watch` shows a stream,
+    tool durations from ``session``'s transcript handler; return the stream's error."""
+    tool_time = session.tool_time
+    calls = None if tool_time is None else (lambda: tool_time.calls)
+    return _watch(session, console, lambda show: session.run_messages(messages, show), calls)
+
+
+def _watch(
+    session: Session,
+    console: Console,
+    run: Callable[[Callable[[Message], None]], Exception | None],
+    tool_calls: Callable[[], list[ToolCall]] | None = None,
+) -> Exception | None:
     live = console.is_terminal
     with LiveOutput(console, status_line(session)) if live else nullcontext() as live_output:
         output: Output = live_output if live_output is not None else PlainOutput(console)
-        transcript = Transcript(output, session.handlers)
-        error = session.run(source, transcript.show)
+        transcript = Transcript(output, session.handlers, tool_calls)
+        error = run(transcript.show)
         if error is None:
             transcript.finish()
         else:

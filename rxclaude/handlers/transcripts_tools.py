@@ -83,6 +83,7 @@ class TranscriptToolHandler(BuiltinHandler):
         self._answered: dict[str, None] = {}
         self._stats: dict[str, ToolStats] = {}
         self._by_agent: dict[str | None, int] = {}
+        self._unpaired = 0
 
     def register(self, router: Router) -> abc.DisposableBase:
         """Register under each of :attr:`types`; disposing removes the registrations."""
@@ -142,8 +143,9 @@ class TranscriptToolHandler(BuiltinHandler):
     def _finish(self, call_id: str, moment: datetime, text: str, failed: bool) -> None:
         with self._lock:
             started = self._running.pop(call_id, (None, None))[0]
-            if started is None:
-                return  # its tool_use was never seen (or forgotten): nothing to time
+            if started is None:  # its tool_use was never seen (or forgotten): nothing to time
+                self._unpaired += 1
+                return
             self._answered[call_id] = None
             while self._keep_running is not None and len(self._answered) > self._keep_running:
                 del self._answered[next(iter(self._answered))]
@@ -177,6 +179,11 @@ class TranscriptToolHandler(BuiltinHandler):
         """Calls per subagent (``None``: the main conversation)."""
         with self._lock:
             return dict(self._by_agent)
+
+    @property
+    def unpaired_results(self) -> int:
+        """Results whose call was not seen (or was forgotten), left untimed."""
+        return self._unpaired
 
 
 def _moment(message: Message, entry: JSONObject) -> datetime:

@@ -16,7 +16,7 @@ The line types only transcripts have (``cost-state``, ``progress``, …) are in
 :mod:`rxclaude.messages.transcript`.
 """
 
-from rxclaude.transcripts.files import describe, projects_folder
+from rxclaude.transcripts.files import describe, is_transcript, projects_folder
 from rxclaude.transcripts.lines import (
     Provenance,
     TranscriptFile,
@@ -41,6 +41,7 @@ __all__ = [
     "TranscriptReadError",
     "describe",
     "from_transcripts",
+    "is_transcript",
     "parse_time",
     "projects_folder",
     "provenance",

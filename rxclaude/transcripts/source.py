@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
@@ -15,7 +14,7 @@ from reactivex.scheduler import CurrentThreadScheduler, NewThreadScheduler
 from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES
 from rxclaude.messages import Message
 from rxclaude.sources import DEFAULT_FILE_CHUNK_SIZE, check_chunk_size
-from rxclaude.transcripts.files import target
+from rxclaude.transcripts.files import PathArgument, target
 from rxclaude.transcripts.tree import TranscriptTree
 
 DEFAULT_POLL_INTERVAL = 0.5
@@ -26,7 +25,7 @@ DEFAULT_MAX_OPEN_FILES = 256
 
 
 def from_transcripts(
-    path: str | os.PathLike[str] | None = None,
+    path: PathArgument | Sequence[PathArgument] | None = None,
     *,
     follow: bool = False,
     since: datetime | date | None = None,
@@ -39,8 +38,9 @@ def from_transcripts(
     """The messages of Claude Code session transcripts, in time order across files.
 
     ``path`` is one transcript file, a folder (searched recursively for ``*.jsonl``: a
-    project folder brings its sessions' subagent files), or a glob pattern; ``None``
-    reads every project's (``~/.claude/projects``, or ``$CLAUDE_CONFIG_DIR/projects``).
+    project folder brings its sessions' subagent files), or a glob pattern, or a list of
+    them (a file they share is read once); ``None`` reads every project's
+    (``~/.claude/projects``, or ``$CLAUDE_CONFIG_DIR/projects``).
     Each file is framed as ``parse_json_frames`` frames a stream (bad input is a
     ``ParseError`` item at its offset in its file, a cut last line a ``truncated`` one).
     Every message is an instance of its usual class plus ``source`` (the file) and

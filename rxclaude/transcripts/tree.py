@@ -24,7 +24,7 @@ from operator import attrgetter
 from typing import Any
 
 from rxclaude.messages import Message
-from rxclaude.transcripts.files import Target
+from rxclaude.transcripts.files import Target, Targets
 from rxclaude.transcripts.lines import TranscriptReadError
 from rxclaude.transcripts.reader import FileReader, FileReplacedError, first_time
 
@@ -33,7 +33,8 @@ message_time: Callable[[Any], float] = attrgetter("time")
 
 
 class TranscriptTree:
-    """The transcript files of a :class:`~rxclaude.transcripts.files.Target`.
+    """The transcript files of a :class:`~rxclaude.transcripts.files.Target` (or of
+    several: :class:`~rxclaude.transcripts.files.Targets`).
 
     Args:
         target: what to read.
@@ -47,7 +48,7 @@ class TranscriptTree:
 
     def __init__(
         self,
-        target: Target,
+        target: Target | Targets,
         *,
         now: Callable[[], datetime],
         max_frame_bytes: int,
