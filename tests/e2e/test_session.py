@@ -290,6 +290,53 @@ def test_hooks_are_called_back_and_a_pre_tool_hook_can_deny(
     assert not run.file("touched.txt").exists()
 
 
+def test_a_pre_tool_hook_allows_and_a_post_tool_hook_sees_the_result(
+    workdir: Path, runs: list[SessionRun]
+) -> None:
+    """The PreToolUse hook's ``allow`` spares the permission prompt; PostToolUse follows."""
+    calls: list[HookCallbackRequest] = []
+
+    def let_it_run(request: HookCallbackRequest) -> dict[str, Any]:
+        calls.append(request)
+        output = {"hookEventName": "PreToolUse", "permissionDecision": "allow"}
+        return {"hookSpecificOutput": output}
+
+    def record(request: HookCallbackRequest) -> dict[str, Any]:
+        calls.append(request)
+        return {}
+
+    hooks = {
+        "PreToolUse": [HookMatcher([let_it_run], matcher="Bash")],
+        "PostToolUse": [HookMatcher([record], matcher="Bash")],
+    }
+    run = SessionRun("bash_touch", workdir, hooks=hooks, can_use_tool=deny_everything)
+    runs.append(run)
+    run.session.start()
+    turn = run.ask(run.scenario.prompts[0])
+    assert [label(message) for message in turn] == [
+        "system/init",
+        "assistant",
+        "user",
+        "assistant",
+        "result/success",
+    ]
+    hook_exchange = [("received", "hook_callback"), ("sent", "response/success")]
+    assert run.exchanges == [*HANDSHAKE, *hook_exchange, *hook_exchange]
+    ((tool_id, _, tool_input),) = run.scenario.tool_calls
+    assert [(call.hook_event_name, call.tool_use_id) for call in calls] == [
+        ("PreToolUse", tool_id),
+        ("PostToolUse", tool_id),
+    ]
+    assert calls[1].input["tool_input"] == tool_input
+    assert "tool_response" in calls[1].input
+    assert not tool_result(turn).is_error
+    assert run.file("touched.txt").exists()
+
+
+def deny_everything(request: CanUseToolRequest) -> Any:
+    return deny(request, "no prompt should reach the host")
+
+
 # -- interrupt, several turns, a killed CLI -------------------------------------------------
 
 
