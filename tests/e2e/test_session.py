@@ -115,10 +115,6 @@ def tool_result(messages: list[Message]) -> ToolResultBlock:
 # -- permissions ------------------------------------------------------------------------
 
 
-def by_function(request: CanUseToolRequest) -> Any:
-    return allow(request)
-
-
 @pytest.mark.parametrize("answered_by", ["function", "operator"])
 def test_allowed_tool_runs_and_its_result_arrives(
     answered_by: str, workdir: Path, runs: list[SessionRun]
