@@ -1,7 +1,9 @@
 """No character a terminal would act on reaches the command's output, whatever the stream
 puts in any field the command prints: C0 controls but newline and tab, DEL, C1 controls,
 bidi controls and lone surrogates (issue #13, item 1). The fields include the user's
-prompts, compaction, subagents' frames and the labels of their calls (item 3)."""
+prompts, compaction, subagents' frames and the labels of their calls (item 3), and for
+session transcripts the project folder's name, session and agent ids, prompts, models and
+the ``--by`` tables' keys (issue #17)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -149,6 +152,78 @@ def recording(text: str) -> bytes:
     return b"\n".join([lines[0], junk, *lines[1:]]) + b"\n"
 
 
+SESSION = "11111111-1111-4111-8111-111111111111"
+
+
+def path_safe(text: str) -> str:
+    """``text`` as a file name can hold it (no NUL, slash or lone surrogate)."""
+    kept = "".join(c for c in text if c not in "\x00/" and not "\ud800" <= c <= "\udfff")
+    return "p" + kept
+
+
+def transcript_tree(root: Path, text: str) -> Path:
+    """A projects folder with ``text`` in every field of a transcript the commands print;
+    the project folder and a subagent file are named with it too."""
+    project = root / path_safe(text)
+    envelope = {"sessionId": text, "timestamp": "2026-03-01T10:00:00.000Z", "uuid": text}
+    usage = {"input_tokens": 3, "output_tokens": 2}
+    assistant = {
+        "type": "assistant",
+        "requestId": text,
+        "message": {
+            "id": text,
+            "model": text,
+            "usage": usage,
+            "content": [
+                {"type": "text", "text": text},
+                {"type": "tool_use", "id": "t1", "name": text, "input": {text: text}},
+            ],
+        },
+        **envelope,
+    }
+    lines = [
+        {"type": "user", "message": {"role": "user", "content": text}, **envelope},
+        assistant,
+        {
+            "type": "user",
+            "message": {"content": [{"type": "tool_result", "tool_use_id": "t1", "content": text}]},
+            "toolUseResult": {"agentId": text},
+            **envelope,
+        },
+        {
+            "type": "system",
+            "subtype": "compact_boundary",
+            "compactMetadata": {"trigger": text, "preTokens": 5},
+            **envelope,
+        },
+        {
+            "type": "progress",
+            "data": {"type": "agent_progress", "agentId": text, "message": assistant},
+            "parentToolUseID": text,
+            **envelope,
+        },
+        {
+            "type": "cost-state",
+            "totalCostUSD": 0.5,
+            "modelUsage": {text: {"costUSD": 0.5}},
+            **envelope,
+        },
+        {"type": text, **envelope},
+    ]
+    session = project / f"{SESSION}.jsonl"
+    subagent = project / SESSION / "subagents" / f"agent-{path_safe(text)}.jsonl"
+    subagent.parent.mkdir(parents=True)
+    for path in (session, subagent):
+        path.write_bytes(
+            b"".join(
+                json.dumps(item).encode() + b"\n"  # escapes: the fields hold the text
+                for item in lines
+            )
+            + text.encode("utf-8", "surrogatepass")  # a cut last line: a parse error
+        )
+    return root
+
+
 def run(*arguments: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -179,6 +254,29 @@ def test_no_command_prints_a_character_a_terminal_would_act_on(tmp_path: Path, t
         assert UNSAFE.search(out) is None, (command, out)
         assert UNSAFE.search(err) is None, (command, err)
         assert out  # something was shown
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=HOSTILE)
+def test_nor_over_transcripts(tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
+    folder = str(transcript_tree(tmp_path_factory.mktemp("projects"), text))
+    for command in (
+        ["view", folder],
+        ["stats", folder],
+        ["stats", "--by", "session", folder],
+        ["stats", "--by", "project", folder],
+        ["stats", "--json", "--by", "day", folder],
+    ):
+        code, out, err = run(*command)
+        assert code in (0, 1), (command, code, err)
+        assert "Traceback" not in err
+        assert UNSAFE.search(out) is None, (command, out)
+        assert UNSAFE.search(err) is None, (command, err)
+        assert out
+        if command[0] == "view":  # the fields were read and shown, not parse errors only
+            assert "── p" in out and "\n> " in out and "≡ compacted (" in out, out
 
 
 def test_json_output_keeps_the_values_as_escapes(tmp_path: Path) -> None:

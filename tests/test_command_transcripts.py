@@ -394,3 +394,14 @@ def test_since_must_be_a_date(home: Path) -> None:
     result = run("stats", "--since", "yesterday", env=environment(home))
     assert result.returncode == 2
     assert "not a date (YYYY-MM-DD) or a time (YYYY-MM-DDTHH:MM): 'yesterday'" in result.stderr
+
+
+def test_follow_reads_transcripts_only() -> None:
+    result = rxclaude("view", "--follow", str(sample_path("tool_use_partial")))
+    assert result.returncode == 2
+    assert result.stderr.rstrip().endswith(
+        "not a session transcript (--follow and --since read those)"
+    )
+    piped = rxclaude("view", "--follow", "-")
+    assert piped.returncode == 2
+    assert "--follow and --since read session transcripts, not stdin or --sample" in piped.stderr

@@ -214,7 +214,7 @@ class Session:
         if source is not None:
             self.files.add(source)
             session = message.session_id
-            if session is not None:
+            if session is not None and is_frame(message):
                 self.sessions.add(session)
 
 
