@@ -9,19 +9,26 @@ one per ``--streams`` (8 by default), all into the one dashboard.
 
 The server is a :class:`~rxclaude.redis.LocalRedis` (AOF on, ``appendfsync everysec``,
 Redis' recommended setting), started once for the case and emptied before each run; the
-producers are a pool of processes started once, so interpreter start-up is not timed.
+producers are processes started once (``python -m benchmarks.redis_path``, one run per line
+of input), so interpreter start-up is not timed.
 Both cases skip when redis-py (the ``redis`` extra) or ``redis-server`` is missing.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import json
 import shutil
+import subprocess
+import sys
 import threading
 import weakref
-from concurrent.futures import ProcessPoolExecutor
 from importlib import metadata
+from pathlib import Path
+from subprocess import PIPE
 from typing import TYPE_CHECKING, Any
+
+if __package__ in (None, ""):  # run as a producer process: python -m benchmarks.redis_path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import BenchmarkError, CaseUnavailableError, timeout_for
 
@@ -31,6 +38,15 @@ if TYPE_CHECKING:
     from rxclaude import Message
 
 GROUP = "dashboard"
+REPO = Path(__file__).resolve().parents[1]
+PRODUCER_EXIT_SECONDS = 30.0
+"""How long a producer process may take to end once its input is closed."""
+
+
+def _answer(worker: subprocess.Popen[str]) -> str:
+    """The producer process's next line (empty if it ended)."""
+    assert worker.stdout is not None
+    return worker.stdout.readline().strip()
 
 
 def produce(port: int, path: str, key: str) -> dict[str, int]:
@@ -51,9 +67,27 @@ def produce(port: int, path: str, key: str) -> dict[str, int]:
     return {"passed": passed, "written": stats.written, "failed": stats.failed}
 
 
-def _close(server: Any, pool: ProcessPoolExecutor) -> None:
-    pool.shutdown(cancel_futures=True)
+def _close(server: Any, client: Any, workers: list[subprocess.Popen[str]]) -> None:
+    for worker in workers:
+        if worker.stdin is not None:
+            worker.stdin.close()  # the worker's loop ends at the end of its input
+    for worker in workers:
+        worker.wait(PRODUCER_EXIT_SECONDS)
+        if worker.stdout is not None:
+            worker.stdout.close()
+    client.close()
     server.close()
+
+
+def _worker() -> None:
+    """A producer process: one ``produce`` per input line ``PORT PATH KEY``, its report
+    as a JSON line; ``ready`` once the imports are done."""
+    import rxclaude.redis  # noqa: F401, PLC0415
+
+    print("ready", flush=True)
+    for line in sys.stdin:
+        port, path, key = line.split()
+        print(json.dumps(produce(int(port), path, key)), flush=True)
 
 
 class RedisPath:
@@ -74,9 +108,16 @@ class RedisPath:
         self._server = LocalRedis()
         self._server.start()
         self._client = redis.Redis(host="127.0.0.1", port=self._server.port)
-        self._pool = ProcessPoolExecutor(producers, mp_context=multiprocessing.get_context("spawn"))
-        self.close = weakref.finalize(self, _close, self._server, self._pool)
+        command = [sys.executable, "-m", "benchmarks.redis_path"]
+        self._workers = [
+            subprocess.Popen(command, cwd=REPO, stdin=PIPE, stdout=PIPE, text=True)
+            for _ in self._keys
+        ]
+        self.close = weakref.finalize(self, _close, self._server, self._client, self._workers)
         """Stops the producers and the server (at exit at the latest)."""
+        for worker in self._workers:
+            if _answer(worker) != "ready":
+                raise BenchmarkError("a producer process did not start")
         self.last: dict[str, Any] = {}
 
     def run(self) -> int:
@@ -103,12 +144,18 @@ class RedisPath:
         source = from_redis_stream(self._client, self._keys, group=GROUP, block_ms=100)
         dashboard = source.pipe(route_by_type(Router.default()), measure(metrics))
         subscription = dashboard.subscribe(on_next, on_error)
-        port = self._server.port
-        futures = [self._pool.submit(produce, port, self._path, key) for key in self._keys]
-        timeout = timeout_for(self._path) * len(self._keys)
-        reports = [future.result(timeout) for future in futures]
-        finished = done.wait(timeout)
-        subscription.dispose()
+        try:
+            for worker, key in zip(self._workers, self._keys, strict=True):
+                assert worker.stdin is not None
+                worker.stdin.write(f"{self._server.port} {self._path} {key}\n")
+                worker.stdin.flush()
+            answers = [_answer(worker) for worker in self._workers]
+            if not all(answers):
+                raise BenchmarkError("a producer process ended before its report")
+            reports = [json.loads(answer) for answer in answers]
+            finished = done.wait(timeout_for(self._path) * len(self._keys))
+        finally:
+            subscription.dispose()
         if errors:
             raise BenchmarkError(f"the dashboard failed: {errors[0]!r}") from errors[0]
         if not finished:
@@ -129,3 +176,7 @@ class RedisPath:
         info: Any = self._client.info("server")
         versions = {"redis_server": info["redis_version"], "redis_py": metadata.version("redis")}
         return self.last | versions
+
+
+if __name__ == "__main__":
+    _worker()
