@@ -49,6 +49,7 @@ from benchmarks.generate import GENERATOR_VERSION, generate
 from benchmarks.latency import run_latency
 from benchmarks.redis_path import RedisPath
 from benchmarks.sdk_path import OUTCOMES, check_sdk, prepare_sdk
+from benchmarks.transcripts import report as report_transcripts
 
 REPO = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO / "benchmarks" / "out"
@@ -722,6 +723,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=10,
         help="the memory run streams the corpus this many times (default 10)",
     )
+    parser.add_argument(
+        "--transcripts-mb",
+        type=float,
+        help="size of the transcript tree in MB (default: the corpus' size; 1000 for 1 GB)",
+    )
     parser.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.mb is None:
@@ -766,10 +772,13 @@ def main(argv: list[str] | None = None) -> int:
     results |= report_throughput(path, lines, measured, args)
     results["latency"] = report_latency(path, args.rate, args.latency_seconds)
     results["memory"] = _report_memory(path, lines, args.rss_repeat)
+    tree_mb = args.transcripts_mb or path.stat().st_size / MB
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    results["transcripts"] = report_transcripts(args.json.parent, tree_mb, args.seed, args.rounds)
     results["load_average_at_end"] = os.getloadavg()
     results["total_seconds"] = time.perf_counter() - started
     ok = all(c.error is None for c in measured) and not any(
-        "error" in results[part] for part in ("latency", "memory")
+        "error" in results[part] for part in ("latency", "memory", "transcripts")
     )
     results["ok"] = ok
     args.json.parent.mkdir(parents=True, exist_ok=True)
