@@ -6,6 +6,9 @@ a terminal it becomes the CLI's stdin, streamed as it arrives and closed at its 
 prompt piped to ``-p``, or the turns of ``--input-format stream-json`` (a pipe that stays
 open keeps the conversation open). On a terminal the CLI's stdin is ``/dev/null``.
 
+On a terminal (stdin and stdout), without ``-p``, ``run`` converses instead: a prompt,
+the answer streamed, permission prompts asked y/N (:mod:`rxclaude.command.interactive`).
+
 The command exits with the CLI's exit code (128 + N when signal N killed it), but never
 with 0 when the CLI wrote no stream-json frame (then 1); 127 when the CLI cannot be
 started, with a message and no figures. Ctrl-C disposes the pipeline, which terminates the
@@ -26,6 +29,7 @@ from rich.console import Console
 
 from rxclaude.backpressure import DEFAULT_BUFFER_SIZE, Policy, check_buffer_size
 from rxclaude.command import stats
+from rxclaude.command.interactive import run_interactive
 from rxclaude.command.session import Session, report
 from rxclaude.command.view import watch
 from rxclaude.redact import redact_arguments
@@ -146,6 +150,12 @@ def exit_code(error: Exception | None) -> int:
     return 1
 
 
+def is_conversation(claude_arguments: list[str]) -> bool:
+    """Whether ``run`` converses: stdin and stdout are terminals and there is no ``-p``."""
+    terminals = all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout))
+    return terminals and not {"-p", "--print"} & set(claude_arguments)
+
+
 def run_claude(
     options: argparse.Namespace,
     claude_arguments: list[str],
@@ -157,11 +167,17 @@ def run_claude(
         check_buffer_size(options.buffer_size)
     except ValueError as invalid:
         parser.error(f"--buffer-size: {invalid}")
-    if not claude_arguments:
+    conversation = is_conversation(claude_arguments)
+    if not claude_arguments and not conversation:
         parser.error("give the CLI's arguments after '--', e.g. rxclaude run -- -p 'Say hi'")
     claude = options.claude or find_claude()
     if claude is None:
         return report("run", NO_CLI, CANNOT_START)
+    if conversation:
+        problem = cannot_start(claude)
+        if problem is not None:
+            return report("run", f"cannot start {claude}: {problem}", CANNOT_START)
+        return run_interactive(claude, claude_arguments, console)
     try:
         command = claude_command(claude, claude_arguments)
     except UsageError as usage:

@@ -1,0 +1,66 @@
+"""``rxclaude run`` on a terminal, without ``-p``: a conversation with the real CLI.
+
+stdin, stdout and stderr are one pseudo-terminal, as in a shell (``input()`` may write
+its prompt to stderr); the test types a turn when the
+prompt shows and waits for what the terminal shows, never for a time.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import TIMEOUT
+
+from rxclaude.testing import SCENARIOS, cli_invocation
+
+pytestmark = pytest.mark.e2e
+
+
+def read_until(fd: int, marker: bytes) -> bytes:
+    """What the terminal shows until ``marker`` appears in it."""
+    seen = b""
+    end = time.monotonic() + TIMEOUT
+    while marker not in seen:
+        ready, _, _ = select.select([fd], [], [], max(end - time.monotonic(), 0))
+        assert ready, f"{marker!r} not shown; the terminal shows {seen!r}"
+        seen += os.read(fd, 65536)
+    return seen
+
+
+def test_run_on_a_terminal_converses_turn_by_turn(claude: str, tmp_path: Path) -> None:
+    invocation = cli_invocation("session_turns", [], workdir=tmp_path, claude=claude)
+    wrapper = tmp_path / "claude"
+    wrapper.write_text(f'#!/bin/sh\nexec {shlex.join(invocation.argv)} "$@"\n', encoding="utf-8")
+    wrapper.chmod(0o755)
+    terminal, command_side = pty.openpty()
+    command = [sys.executable, "-m", "rxclaude", "run", "--claude", str(wrapper), "--"]
+    with subprocess.Popen(
+        [*command, "--no-session-persistence"],
+        stdin=command_side,
+        stdout=command_side,
+        stderr=command_side,
+        cwd=invocation.cwd,
+        env={**invocation.env, "TERM": "dumb"},
+    ) as process:
+        os.close(command_side)
+        try:
+            read_until(terminal, b"> ")
+            os.write(terminal, b"First question\n")
+            first = read_until(terminal, b"> ")
+            os.write(terminal, b"/exit\n")
+            code = process.wait(TIMEOUT)
+        finally:
+            os.close(terminal)
+    expected = SCENARIOS["session_turns"].steps[0].kept
+    assert expected is not None
+    assert code == 0, first
+    assert expected.text.encode() in first
+    assert [record["status"] for record in invocation.requests()] == [200]
