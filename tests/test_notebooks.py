@@ -30,6 +30,7 @@ def test_notebooks_are_the_documented_ones() -> None:
         "03_custom_operators.ipynb",
         "04_live.ipynb",
         "05_interactive.ipynb",
+        "06_history.ipynb",
         "08_dashboard.ipynb",
     ]
     readme = (NOTEBOOKS_DIR / "README.md").read_text(encoding="utf-8")
