@@ -48,6 +48,9 @@ if __package__ in (None, ""):  # run as `python benchmarks/transcripts.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import MB, MIB, BenchmarkError, drain
+from rxclaude import Policy, Router, StreamMetrics, backpressure, measure, route_by_type
+from rxclaude.handlers import TranscriptToolHandler, TranscriptUsageHandler
+from rxclaude.transcripts import from_transcripts
 
 TREE_VERSION = 1
 """Bump when the tree for a given (size, seed) changes, so cached trees are rebuilt."""
@@ -276,14 +279,11 @@ def run_ujson(folder: str) -> int:
 
 def run_read(folder: str) -> int:
     """``tr``."""
-    from rxclaude.transcripts import from_transcripts  # noqa: PLC0415
 
     return drain(from_transcripts(folder), timeout=3600)
 
 
-def _handlers() -> tuple[Any, Any, Any]:
-    from rxclaude import Router  # noqa: PLC0415
-    from rxclaude.handlers import TranscriptToolHandler, TranscriptUsageHandler  # noqa: PLC0415
+def _handlers() -> tuple[TranscriptUsageHandler, TranscriptToolHandler, Router]:
 
     usage, tools, router = TranscriptUsageHandler(), TranscriptToolHandler(), Router()
     usage.register(router)
@@ -293,8 +293,6 @@ def _handlers() -> tuple[Any, Any, Any]:
 
 def run_handled(folder: str, keep: list[Any] | None = None) -> int:
     """``th``; ``keep`` receives the two handlers."""
-    from rxclaude import route_by_type  # noqa: PLC0415
-    from rxclaude.transcripts import from_transcripts  # noqa: PLC0415
 
     usage, tools, router = _handlers()
     count = drain(from_transcripts(folder).pipe(route_by_type(router)), timeout=3600)
@@ -305,16 +303,6 @@ def run_handled(folder: str, keep: list[Any] | None = None) -> int:
 
 def run_stats(folder: str) -> int:
     """``tstats``: the stages of ``rxclaude stats`` after the reading."""
-    from rxclaude import (  # noqa: PLC0415
-        Policy,
-        Router,
-        StreamMetrics,
-        backpressure,
-        measure,
-        route_by_type,
-    )
-    from rxclaude.handlers import TranscriptToolHandler, TranscriptUsageHandler  # noqa: PLC0415
-    from rxclaude.transcripts import from_transcripts  # noqa: PLC0415
 
     router = Router.default()
     TranscriptUsageHandler().register(router)
@@ -373,12 +361,13 @@ class _PeakRss:
 
 def measure_tree(folder: Path, facts: dict[str, int], rounds: int) -> dict[str, Any]:
     """Check, warm up, then time every runner ``rounds`` times, interleaved; MB/s and the
-    ratios to ``ta`` per round (medians), and the peak RSS over the rounds."""
+    ratios to ``ta`` per round (medians), and the peak RSS from the check on (its baseline
+    taken before it, with the modules imported)."""
     path = str(folder)
-    check(path, facts)
     seconds: dict[str, list[float]] = {key: [] for key in RUNNERS}
     keys = list(RUNNERS)
     with _PeakRss() as rss:
+        check(path, facts)
         for number in range(-1, rounds):
             shift = max(number, 0) % len(keys)
             for key in keys[shift:] + keys[:shift]:
@@ -438,7 +427,7 @@ def report(out_dir: Path, mb: float, seed: int, rounds: int) -> dict[str, Any]:
         )
     rss = results["rss"]
     print(
-        f"           peak RSS {rss['peak_mib']:.1f} MiB over the rounds "
+        f"           peak RSS {rss['peak_mib']:.1f} MiB over the check and the rounds "
         f"(+{rss['peak_growth_mib']:.1f} MiB over {rss['baseline_mib']:.1f} MiB before them)"
     )
     return results
