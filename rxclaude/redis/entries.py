@@ -2,16 +2,14 @@
 
 An entry written by ``to_redis_stream`` has these fields (bytes):
 
-========== =================================================================
-``frame``  the frame's JSON text, encoded from the message's ``raw`` (msgspec):
-           equal as JSON to the line the CLI wrote, not always byte for byte
-``host``   the producing host (``socket.gethostname()`` unless told)
-``session`` the session id (the last one seen for frames without one)
-``producer`` a random id per ``to_redis_stream`` subscription
-``seq``    the message's position in that subscription (0, 1, 2, ...), so a gap
-           shows a message dropped or failed on the way
-``offset`` the frame's byte offset in the producer's stream
-========== =================================================================
+* ``frame``: the frame's JSON text, encoded from the message's ``raw`` (msgspec): equal
+  as JSON to the line the CLI wrote, not always byte for byte;
+* ``host``: the producing host (``socket.gethostname()`` unless told);
+* ``session``: the session id (the last one seen, for frames without one);
+* ``producer``: a random id per ``to_redis_stream`` subscription;
+* ``seq``: the message's position in that subscription (0, 1, 2, ...), so a gap shows a
+  message dropped or failed on the way;
+* ``offset``: the frame's byte offset in the producer's stream.
 
 A :class:`~rxclaude.messages.ParseError` has ``reason``, ``detail``, ``excerpt`` and
 ``nbytes`` instead of ``frame``, so bad input crosses Redis as bad input.
