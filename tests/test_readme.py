@@ -5,7 +5,8 @@ CLI find it with ``find_claude()``: ``claude`` on ``PATH`` is, for them, a wrapp
 starts the real CLI through :mod:`rxclaude.testing` against a loopback fake API (the
 ``plain_text`` scenario, or the one an HTML comment ``<!-- readme-test: scenario=NAME -->``
 just before the block names); blocks that use ``rxclaude.testing`` themselves get the CLI
-as it is. Without the CLI those blocks skip; the others always run.
+as it is. Without the CLI those blocks skip, and so do blocks that start a private
+``redis-server`` (``LocalRedis``) where there is none; the others always run.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -86,6 +88,8 @@ def claude_wrapper(folder: Path, scenario: str, claude: str) -> Path:
 @pytest.mark.parametrize("block", BLOCKS, ids=lambda block: f"line{block.line}")
 def test_readme_block_runs(block: Block, tmp_path: Path) -> None:
     env = {**os.environ, "HOME": str(tmp_path), "PYTHONPATH": str(REPO)}
+    if "LocalRedis" in block.code and shutil.which("redis-server") is None:
+        pytest.skip("the block starts redis-server, and none is installed")
     if block.uses_the_cli:
         claude = find_claude()
         if claude is None:
