@@ -49,6 +49,8 @@ from benchmarks.generate import GENERATOR_VERSION, generate
 from benchmarks.latency import run_latency
 from benchmarks.redis_path import RedisPath
 from benchmarks.sdk_path import OUTCOMES, check_sdk, prepare_sdk
+from benchmarks.sparse_router import LABEL as SPARSE_LABEL
+from benchmarks.sparse_router import check_sparse, run_sparse
 from benchmarks.transcripts import report as report_transcripts
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,6 +58,8 @@ OUT_DIR = REPO / "benchmarks" / "out"
 TARGET_B_OVER_A = 1.0
 TARGET_C_OVER_B = 0.80
 TARGET_D_OVER_A = 0.80
+TARGET_C_OVER_A = 1.0
+TARGET_SPARSE_OVER_A = 1.5
 TARGET_RSS_MIB = 32.0
 SAMPLE_INTERVAL_S = 0.002
 DEFAULT_STREAMS = 8
@@ -228,6 +232,7 @@ def cases(streams: int = DEFAULT_STREAMS) -> list[Case]:
         Case("b", "from_file | parse_json_frames()", _prepare_parse),
         Case("c", "from_file | parse_json_frames() | backpressure(BLOCK)", _prepare_backpressure),
         Case("d", "c | route_by_type(Router.default()) | measure()", _prepare_full_pipeline),
+        Case("sparse", SPARSE_LABEL, lambda _path, _lines: Prepared(run_sparse, check_sparse)),
         Case("claude", CLAUDE_LABEL, lambda _path, _lines: Prepared(run_claude, check_claude)),
         Case(
             "concurrent",
@@ -588,13 +593,15 @@ def report_throughput(
     if by_key["concurrent"].details is not None:
         _print_concurrent_details(by_key["concurrent"].details)
 
-    print(f"\n{'ratio':<6} {'median':>7}   {'per round':<40} target")
+    print(f"\n{'ratio':<8} {'median':>7}   {'per round':<40} target")
     ratios: dict[str, Any] = {}
     for name, num, den, target in (
         ("b/a", "b", "a", TARGET_B_OVER_A),
         ("b/a2", "b", "a2", None),
         ("c/b", "c", "b", TARGET_C_OVER_B),
+        ("c/a", "c", "a", TARGET_C_OVER_A),
         ("d/a", "d", "a", TARGET_D_OVER_A),
+        ("sparse/a", "sparse", "a", TARGET_SPARSE_OVER_A),
         ("redis/d", "redis", "d", None),
         ("redis_many/d", "redis_many", "d", None),
     ):
@@ -605,7 +612,7 @@ def report_throughput(
         else:
             verdict = _verdict(value, value is not None and value >= target)
             target_text = f">= {target:.2f}  {verdict}"
-        print(f"{name:<6} {_ratio_text(value):>7}   {rounds_text:<40} {target_text}")
+        print(f"{name:<8} {_ratio_text(value):>7}   {rounds_text:<40} {target_text}")
         ratios[name] = {"median": value, "per_round": per_round, "target": target}
     c, d = by_key["c"], by_key["d"]
     if c.measured and d.measured:

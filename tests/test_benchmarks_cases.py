@@ -213,9 +213,9 @@ def test_main_runs_every_case_and_writes_the_json(
     assert results["ok"] is True
     assert results["corpus"]["messages"] == len(lines)
     cases = results["cases"]
-    keys = ["a", "a2", "sdk", "b", "c", "d", "claude", "concurrent", "redis", "redis_many"]
-    assert list(cases) == keys
-    measured = ["a", "a2", "b", "c", "d", "claude", "concurrent"]
+    keys = ["a", "a2", "sdk", "b", "c", "d", "sparse", "claude", "concurrent", "redis"]
+    assert list(cases) == [*keys, "redis_many"]
+    measured = ["a", "a2", "b", "c", "d", "sparse", "claude", "concurrent"]
     measured += ["sdk"] if SDK_INSTALLED else []
     measured += ["redis", "redis_many"] if REDIS_AVAILABLE else []
     for key in measured:
@@ -237,6 +237,9 @@ def test_main_runs_every_case_and_writes_the_json(
         _frame_type(line) == "result" for line in lines
     )
     assert "claude_metrics_us_per_message" in results["ratios"]
+    assert cases["sparse"]["details"]["results"] == sum(
+        _frame_type(line) == "result" for line in lines
+    )
     assert results["latency"]["messages"] == 100
     assert results["memory"]["messages"] == len(lines)
-    assert set(results["ratios"]) >= {"b/a", "b/a2", "c/b", "d/a"}
+    assert set(results["ratios"]) >= {"b/a", "b/a2", "c/b", "c/a", "d/a", "sparse/a"}
