@@ -306,7 +306,7 @@ def run_stats(folder: str) -> int:
 
     router = Router.default()
     TranscriptUsageHandler().register(router)
-    TranscriptToolHandler().register(router)
+    TranscriptToolHandler(result_chars=0).register(router)  # as the command makes it
     stages = from_transcripts(folder).pipe(
         backpressure(Policy.BLOCK), route_by_type(router), measure(StreamMetrics(), router=router)
     )

@@ -305,3 +305,29 @@ def test_nothing_registers_the_transcript_handlers_by_default() -> None:
     assert not names & {"TranscriptUsageHandler", "TranscriptToolHandler"}
     registrations = TranscriptUsageHandler().register(router)
     registrations.dispose()
+
+
+def test_results_text_kept_and_results_without_their_call(tmp_path: Path) -> None:
+    calls = [{"type": "tool_use", "id": f"t{n}", "name": "Bash", "input": {}} for n in (1, 2)]
+    results = [
+        {"type": "tool_result", "tool_use_id": call_id, "content": "0123456789"}
+        for call_id in ("t1", "t2", "unseen")
+    ]
+    write(
+        tmp_path / "a.jsonl",
+        line(assistant_entry(1, "m1", "r1", content=calls)),
+        entry("user", 2, message={"role": "user", "content": results}),
+    )
+    whole, cut, none = (
+        TranscriptToolHandler(),
+        TranscriptToolHandler(result_chars=4),
+        TranscriptToolHandler(result_chars=0),
+    )
+    read(tmp_path, whole, cut, none)
+    assert [call.result_text for call in whole.calls] == ["0123456789"] * 2
+    assert [call.result_text for call in cut.calls] == ["0123"] * 2
+    assert [call.result_text for call in none.calls] == [""] * 2
+    assert [call.duration for call in none.calls] == [timedelta(seconds=1)] * 2
+    assert whole.unpaired_results == cut.unpaired_results == 1
+    with pytest.raises(ValueError, match="result_chars must be at least 0"):
+        TranscriptToolHandler(result_chars=-1)

@@ -104,7 +104,7 @@ class Session:
         self.tool_time: TranscriptToolHandler | None = None
         if transcripts:
             self.usage = TranscriptUsageHandler(timezone=timezone)
-            self.tool_time = TranscriptToolHandler()
+            self.tool_time = TranscriptToolHandler(result_chars=0)  # the times are enough
             self.usage.register(router)
             self.tool_time.register(router)
         self.files: set[TranscriptFile] = set()

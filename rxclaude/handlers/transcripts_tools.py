@@ -63,6 +63,9 @@ class TranscriptToolHandler(BuiltinHandler):
         keep: finished calls kept in ``calls`` (the most recent; ``None``: all).
         keep_running: unanswered calls kept at most (the oldest is forgotten first), and
             answered call ids remembered to count a repeated call once.
+        result_chars: characters of each result's text kept in its ``result_text`` (``None``:
+            all). The kept calls' texts are most of what the handler holds: 1,000 results of
+            tens of KB with one emoji each (4 bytes a character) are tens of MB.
     """
 
     kinds: ClassVar[tuple[Kind, ...]] = ()
@@ -75,8 +78,12 @@ class TranscriptToolHandler(BuiltinHandler):
         priority: int = 0,
         keep: int | None = 1000,
         keep_running: int | None = 10_000,
+        result_chars: int | None = None,
     ) -> None:
         super().__init__(priority=priority)
+        if result_chars is not None and result_chars < 0:
+            raise ValueError(f"result_chars must be at least 0, not {result_chars}")
+        self._result_chars = result_chars
         self._keep_running = bound("keep_running", keep_running)
         self._running: dict[str, tuple[ToolCall, str | None]] = {}
         self._finished: deque[ToolCall] = deque(maxlen=bound("keep", keep))
@@ -149,6 +156,8 @@ class TranscriptToolHandler(BuiltinHandler):
             self._answered[call_id] = None
             while self._keep_running is not None and len(self._answered) > self._keep_running:
                 del self._answered[next(iter(self._answered))]
+            if self._result_chars is not None:
+                text = text[: self._result_chars]
             call = started._replace(finished_at=moment, result_text=text, is_error=failed)
             self._finished.append(call)
             duration = call.duration or timedelta()
