@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import stat
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from rich.console import Console
 
@@ -91,9 +91,7 @@ def since_argument(text: str) -> datetime:
 
 def local_zone() -> tzinfo:
     """The local time zone (its offset now)."""
-    zone = datetime.now().astimezone().tzinfo
-    assert zone is not None  # astimezone() always gives an aware time
-    return zone
+    return datetime.now().astimezone().tzinfo or UTC
 
 
 # -- stats ------------------------------------------------------------------------------
