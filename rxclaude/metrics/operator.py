@@ -2,11 +2,14 @@
 
 Each subscription opens its own recorder in the metrics, counts every message into it on
 the delivering thread, and closes it when the stream completes, fails or is disposed.
+Right after ``route_by_type`` it takes each message with the kind mask routing computed
+(``RoutedObservable.subscribe_classified``) instead of classifying it again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, Disposable
@@ -15,6 +18,7 @@ from rxclaude.backpressure import Backpressure
 from rxclaude.messages import Message
 from rxclaude.metrics.stream_metrics import StreamMetrics
 from rxclaude.routing import Router
+from rxclaude.routing.operator import RoutedObservable
 from rxclaude.sources import SpooledSource
 
 __all__ = ["measure"]
@@ -71,14 +75,38 @@ def measure(
                 metrics._close(recorder)
                 observer.on_completed()
 
-            subscription = source.subscribe(
-                metrics._recording_observer(observer, recorder, classify=router is None),
-                on_error,
-                on_completed,
-                scheduler=scheduler,
-            )
+            classify = router is None
+            subscription: abc.DisposableBase
+            if isinstance(source, RoutedObservable):  # fused: no message classified twice
+                fused = _Recording(
+                    metrics._recording_observer(observer, recorder, classify),
+                    metrics._classified_recording_observer(observer, recorder, classify),
+                    on_error,
+                    on_completed,
+                )
+                try:
+                    subscription = source.subscribe_classified(fused, scheduler=scheduler)
+                except Exception as error:  # as RxPY's subscribe reports it
+                    on_error(error)
+                    return Disposable(lambda: metrics._close(recorder))
+            else:
+                subscription = source.subscribe(
+                    metrics._recording_observer(observer, recorder, classify),
+                    on_error,
+                    on_completed,
+                    scheduler=scheduler,
+                )
             return CompositeDisposable(subscription, Disposable(lambda: metrics._close(recorder)))
 
         return Observable(subscribe)
 
     return operator
+
+
+class _Recording(NamedTuple):
+    """What ``measure`` hands a ``route_by_type`` right before it (a ``ClassifiedObserver``)."""
+
+    on_next: Callable[[Message], None]
+    on_next_classified: Callable[[Message, int], None]
+    on_error: Callable[[Exception], None]
+    on_completed: Callable[[], None]

@@ -2,8 +2,9 @@
 
 It holds the finished streams' totals, a recorder per running stream, the throughput
 window's ring of closed buckets, and the attached backpressures, spools and routers; a
-snapshot sums them under the lock. :meth:`StreamMetrics._recording_observer` is the hot
-path ``measure`` runs per message; the design (clocks, sampling, thread safety) is in
+snapshot sums them under the lock. :meth:`StreamMetrics._recording_observer` (and its
+twin for messages that routing classified) is the hot path ``measure`` runs per message;
+the design (clocks, sampling, thread safety) is in
 :mod:`rxclaude.metrics`.
 """
 
@@ -239,6 +240,37 @@ class StreamMetrics:
             self._sample(recorder, seconds() - now, since(message.received_at))
 
         return on_next
+
+    def _classified_recording_observer(
+        self, observer: abc.ObserverBase[Message], recorder: Recorder, classify: bool
+    ) -> Callable[[Message, int], None]:
+        """:meth:`_recording_observer` for a message whose kind mask routing computed."""
+        seconds, since = self._clock.seconds, self._clock.since
+        by_type, by_kind_mask = recorder.by_type, recorder.by_kind_mask
+        emit = observer.on_next
+        sample_every = self.sample_every
+        countdown = sample_every
+
+        def on_next_classified(message: Message, mask: int) -> None:
+            nonlocal countdown
+            now = seconds()
+            if now >= recorder.bucket_end:
+                self._next_bucket(recorder, now)
+            frame_type = message.type
+            by_type[frame_type] = by_type.get(frame_type, 0) + 1
+            if classify:
+                by_kind_mask[mask] += 1
+            recorder.messages += 1
+            recorder.bytes += message.nbytes
+            countdown -= 1
+            if countdown:
+                emit(message)
+                return
+            countdown = sample_every
+            emit(message)
+            self._sample(recorder, seconds() - now, since(message.received_at))
+
+        return on_next_classified
 
     # -- reading ----------------------------------------------------------------------
 

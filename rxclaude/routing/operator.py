@@ -3,14 +3,20 @@
 In sync mode the handlers run on the thread that delivers the message; the async path
 (worker lanes) is in :mod:`rxclaude.routing.async_stream`. The sync ``on_next`` is the
 per-message hot path: it reads the stream's route table inline, with no call per message
-beyond classifying it and running the handlers.
+beyond classifying it and running the handlers, and no call at all into a route that has
+no handlers.
+
+The output is a :class:`RoutedObservable`: ``measure`` placed right after it subscribes
+through :meth:`RoutedObservable.subscribe_classified` and gets each message with the kind
+mask routing computed for it, so that no message is classified twice; everything else
+subscribes the usual way.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Literal, TypeAlias
+from typing import Literal, Protocol, TypeAlias
 
 from reactivex import Observable, abc
 from reactivex.disposable import CompositeDisposable, Disposable, SingleAssignmentDisposable
@@ -22,6 +28,42 @@ from rxclaude.routing.errors import HandlerError, HandlerFailedError
 from rxclaude.routing.router import Router, _Route, _RouteTable
 
 Mode = Literal["sync", "async"]
+
+
+class ClassifiedObserver(Protocol):
+    """What a fused operator implements to receive each message with its kind mask."""
+
+    def on_next_classified(self, message: Message, mask: int) -> None:
+        """``message``, with ``mask == kind_mask(message)``."""
+
+    def on_next(self, message: Message) -> None:
+        """``message`` unclassified (the async mode's path)."""
+
+    def on_error(self, error: Exception) -> None: ...
+
+    def on_completed(self) -> None: ...
+
+
+_Connect: TypeAlias = Callable[
+    [abc.ObserverBase[Message] | ClassifiedObserver, abc.SchedulerBase | None],
+    abc.DisposableBase,
+]
+
+
+class RoutedObservable(Observable[Message]):
+    """``route_by_type``'s output: an Observable that can also hand a fused operator each
+    message together with its kind mask (:meth:`subscribe_classified`)."""
+
+    def __init__(self, connect: _Connect) -> None:
+        super().__init__(connect)
+        self._connect = connect
+
+    def subscribe_classified(
+        self, observer: ClassifiedObserver, *, scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        """Subscribe ``observer``: the same items and signals as ``subscribe`` gives, in
+        sync mode through ``on_next_classified``."""
+        return self._connect(observer, scheduler)
 
 
 def route_by_type(
@@ -100,7 +142,7 @@ def route_by_type(
 
     def operator(source: Observable[Message]) -> Observable[Message]:
         def subscribe(
-            observer: abc.ObserverBase[Message],
+            observer: abc.ObserverBase[Message] | ClassifiedObserver,
             subscribe_scheduler: abc.SchedulerBase | None = None,
         ) -> abc.DisposableBase:
             table = router._open_table()
@@ -113,7 +155,7 @@ def route_by_type(
                 routing = _AsyncRouting(
                     router,
                     table,
-                    observer,
+                    observer,  # type: ignore[arg-type]  # uses on_next/on_error/on_completed
                     upstream,
                     fatal_errors=fatal_errors,
                     max_workers=max_workers,
@@ -132,7 +174,7 @@ def route_by_type(
             )
             return CompositeDisposable(upstream, Disposable(stop), Disposable(table.close))
 
-        return Observable(subscribe)
+        return RoutedObservable(subscribe)
 
     return operator
 
@@ -165,7 +207,7 @@ _Callbacks: TypeAlias = tuple[
 def _sync_stream(
     router: Router,
     table: _RouteTable,
-    observer: abc.ObserverBase[Message],
+    observer: abc.ObserverBase[Message] | ClassifiedObserver,
     upstream: abc.DisposableBase,
     fatal_errors: bool,
 ) -> _Callbacks:
@@ -174,6 +216,10 @@ def _sync_stream(
     by_type = table.by_type
     resolve = table.resolve
     emit = observer.on_next
+    # A fused measure takes each message with its kind mask.
+    classified: Callable[[Message, int], None] | None = getattr(
+        observer, "on_next_classified", None
+    )
 
     def run(message: Message, route: _Route) -> list[HandlerError] | None:
         failures: list[HandlerError] | None = None
@@ -197,11 +243,17 @@ def _sync_stream(
                 observer.on_error(HandlerFailedError(failure))
                 return
             nested = None
-            if not isinstance(failure.message, HandlerError):
+            if isinstance(failure.message, HandlerError):
+                mask = -1
+            else:
                 route = table.route(failure)
                 route.count += 1
-                nested = run(failure, route)
-            emit(failure)
+                mask = route.mask
+                nested = run(failure, route) if route.calls else None
+            if classified is None:
+                emit(failure)
+            else:
+                classified(failure, kind_mask(failure) if mask < 0 else mask)
             if nested is not None:
                 deliver(nested)
 
@@ -214,8 +266,11 @@ def _sync_stream(
         if route is None:
             route = resolve(message.type, mask)
         route.count += 1
-        failures = run(message, route)
-        emit(message)
+        failures = run(message, route) if route.calls else None
+        if classified is None:
+            emit(message)
+        else:
+            classified(message, mask)
         if failures is not None:
             deliver(failures)
 
@@ -234,4 +289,4 @@ def _sync_stream(
     return on_next, on_error, on_completed, stop
 
 
-__all__ = ["Mode", "route_by_type"]
+__all__ = ["ClassifiedObserver", "Mode", "RoutedObservable", "route_by_type"]
