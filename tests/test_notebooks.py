@@ -31,6 +31,7 @@ def test_notebooks_are_the_documented_ones() -> None:
         "04_live.ipynb",
         "05_interactive.ipynb",
         "06_history.ipynb",
+        "07_fleet.ipynb",
         "08_dashboard.ipynb",
     ]
     readme = (NOTEBOOKS_DIR / "README.md").read_text(encoding="utf-8")
