@@ -405,3 +405,9 @@ def test_follow_reads_transcripts_only() -> None:
     piped = rxclaude("view", "--follow", "-")
     assert piped.returncode == 2
     assert "--follow and --since read session transcripts, not stdin or --sample" in piped.stderr
+
+
+def test_paths_and_a_sample_together_are_a_usage_error() -> None:
+    result = rxclaude("stats", "--sample", "tool_use_partial", str(DATA))
+    assert result.returncode == 2
+    assert result.stderr.rstrip().endswith("give a FILE or --sample, not both")

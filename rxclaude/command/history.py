@@ -103,6 +103,8 @@ def run_stats(
     """``rxclaude stats``: print the figures of what ``options`` name; 1 if a stream
     failed."""
     paths: list[str] = list(options.paths)
+    if paths and options.sample is not None:
+        parser.error("give a FILE or --sample, not both")
     for_transcripts = options.by is not None or options.since is not None
     if not paths and options.sample is None and (for_transcripts or not stdin_has_input()):
         paths = [_projects(parser)]
