@@ -243,3 +243,7 @@ def test_main_runs_every_case_and_writes_the_json(
     assert results["latency"]["messages"] == 100
     assert results["memory"]["messages"] == len(lines)
     assert set(results["ratios"]) >= {"b/a", "b/a2", "c/b", "c/a", "d/a", "sparse/a"}
+    transcripts = results["transcripts"]  # the transcript case, on a tree of the corpus' size
+    assert list(transcripts["cases"]) == ["ta", "tr", "th", "tstats"]
+    assert transcripts["tree"]["bytes"] >= path.stat().st_size
+    assert f"\ntstats     {transcripts['cases']['tstats']['label']}" in printed
