@@ -3,7 +3,8 @@ puts in any field the command prints: C0 controls but newline and tab, DEL, C1 c
 bidi controls and lone surrogates (issue #13, item 1). The fields include the user's
 prompts, compaction, subagents' frames and the labels of their calls (item 3), and for
 session transcripts the project folder's name, session and agent ids, prompts, models and
-the ``--by`` tables' keys (issue #17)."""
+the ``--by`` tables' keys (issue #17), and for Redis streams the hosts and the stream keys
+(issue #18)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,18 @@ import re
 from pathlib import Path
 
 import pytest
+import reactivex
+import redis
+import redis_server as servers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rxclaude.command import main
+from rxclaude.framing import parse_json_frames
+from rxclaude.redis import LocalRedis, to_redis_stream
+
+redis_server = servers.redis_server
+redis_client = servers.redis_client
 
 UNSAFE = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
@@ -287,3 +296,25 @@ def test_json_output_keeps_the_values_as_escapes(tmp_path: Path) -> None:
     assert "\\u202e" in out and "\\u009b" in out
     document = json.loads(out)
     assert document["result"]["subtype"] == "x\u202ey\x9b"  # the same value, escaped
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=HOSTILE.map(lambda text: path_safe(text)[1:] or "a"))  # Redis takes no surrogate
+def test_nor_from_redis(redis_server: LocalRedis, redis_client: redis.Redis, text: str) -> None:
+    key = f"k{text}"
+    redis_client.delete(key)
+    sink = to_redis_stream(redis_client, key, host=text)
+    reactivex.just(recording(text)).pipe(parse_json_frames(), sink).run()
+    written = sink.statistics().written
+    assert written > 0 and sink.statistics().failed == 0
+    for command in (
+        ["stats", "--from-redis", redis_server.url, key, "--count", str(written)],
+        ["stats", "--json", "--from-redis", redis_server.url, key, "--count", str(written)],
+    ):
+        code, out, err = run(*command)
+        assert code == 0, (command, err)
+        assert UNSAFE.search(out) is None, (command, out)
+        assert UNSAFE.search(err) is None, (command, err)
+        assert "by host" in out or '"hosts"' in out

@@ -19,8 +19,8 @@ from typing import NoReturn
 
 from rxclaude.command import demo, history, listing, run
 from rxclaude.command.format import safe
-from rxclaude.command.session import make_console, stdin_has_input
-from rxclaude.redact import redact, redact_arguments
+from rxclaude.command.session import hidden, make_console, stdin_has_input
+from rxclaude.redact import redact_arguments
 
 COMMANDS = ("list", "view", "stats", "run", "demo")
 INTERRUPTED = 130
@@ -33,7 +33,7 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {safe(redact(message))}\n")
+        self.exit(2, f"{self.prog}: error: {safe(hidden(message))}\n")
 
 
 def build_parser() -> Parser:
@@ -90,7 +90,8 @@ def build_parser() -> Parser:
             "run Claude Code with the live view, then its figures",
             "Run Claude Code through the pipeline, adding --output-format stream-json "
             "--verbose when absent; exit with its exit code.",
-            usage="rxclaude run [--policy P] [--buffer-size N] [--claude PATH] -- CLAUDE_ARGS…",
+            usage="rxclaude run [--policy P] [--buffer-size N] [--claude PATH] "
+            "[--prometheus PORT] [--to-redis URL [--redis-key TEMPLATE]] -- CLAUDE_ARGS…",
         )
     )
     demo.add_arguments(
@@ -136,7 +137,7 @@ def _dispatch(arguments: list[str]) -> int:
     options, unknown = parser.parse_known_args(arguments)
     subparser: argparse.ArgumentParser = options.parser
     if unknown:
-        message = f"unrecognized arguments: {' '.join(redact_arguments(unknown))}"
+        message = f"unrecognized arguments: {hidden(' '.join(redact_arguments(unknown)))}"
         if options.command == "run":
             message += "; put the CLI's arguments after '--': " + _run_hint(
                 arguments[1:], unknown, claude_arguments
@@ -190,4 +191,4 @@ def _run_hint(given: list[str], unknown: list[str], claude_arguments: list[str])
         else:
             own.append(argument)
     meant = ["rxclaude", "run", *own, "--", *unknown, *claude_arguments]
-    return shlex.join(redact_arguments(meant))
+    return hidden(shlex.join(redact_arguments(meant)))

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, tzinfo
 
 from rich.console import Console
 
-from rxclaude.command import stats
+from rxclaude.command import fleet, stats
 from rxclaude.command.session import (
     Session,
     add_input_arguments,
@@ -36,7 +36,7 @@ from rxclaude.command.session import (
     unreadable,
 )
 from rxclaude.command.stats_transcripts import GROUPINGS
-from rxclaude.command.view import watch, watch_transcripts
+from rxclaude.command.view import watch, watch_messages
 from rxclaude.redact import redact
 from rxclaude.sources import SpooledSource
 from rxclaude.transcripts import from_transcripts, is_transcript, projects_folder
@@ -56,9 +56,10 @@ def add_view_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_stats_arguments(parser: argparse.ArgumentParser) -> None:
-    """``stats``' options: the inputs', ``--json``, ``--by`` and ``--since``."""
+    """``stats``' options: the inputs', ``--json``, ``--by``, ``--since`` and Redis'."""
     add_input_arguments(parser, many=True)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    fleet.add_stats_arguments(parser)
     parser.add_argument(
         "--by",
         choices=GROUPINGS,
@@ -101,7 +102,10 @@ def run_stats(
     options: argparse.Namespace, parser: argparse.ArgumentParser, console: Console
 ) -> int:
     """``rxclaude stats``: print the figures of what ``options`` name; 1 if a stream
-    failed."""
+    failed (``--from-redis``: see :mod:`~rxclaude.command.fleet`)."""
+    if options.from_redis is not None:
+        return fleet.run_from_redis(options, parser, console)
+    _check_no_redis_options(options, parser)
     paths: list[str] = list(options.paths)
     if paths and options.sample is not None:
         parser.error("give a FILE or --sample, not both")
@@ -131,6 +135,15 @@ def run_stats(
                 console.print()
             stats.render(console, document)
     return 1 if failed else 0
+
+
+def _check_no_redis_options(options: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    given = [
+        flag for flag in ("group", "consumer", "count", "until_idle") if getattr(options, flag)
+    ]
+    if given:
+        flags = ", ".join("--" + flag.replace("_", "-") for flag in given)
+        parser.error(f"{flags}: for --from-redis only")
 
 
 def _recording_figures(
@@ -205,7 +218,7 @@ def _view_transcripts(
     messages = from_transcripts(
         path, follow=options.follow, since=since, max_frame_bytes=options.max_frame_bytes
     )
-    return 0 if watch_transcripts(session, messages, console) is None else 1
+    return 0 if watch_messages(session, messages, console) is None else 1
 
 
 # -- paths ------------------------------------------------------------------------------

@@ -13,6 +13,12 @@ The command exits with the CLI's exit code (128 + N when signal N killed it), bu
 with 0 when the CLI wrote no stream-json frame (then 1); 127 when the CLI cannot be
 started, with a message and no figures. Ctrl-C disposes the pipeline, which terminates the
 CLI's process group, and exits with 130.
+
+``--prometheus PORT`` serves the run's pipeline and Claude-level metrics for Prometheus
+while it runs (:mod:`~rxclaude.command.metrics_server`); ``--to-redis URL`` also appends
+every frame to a Redis stream (:mod:`~rxclaude.command.fleet`). Either exits with 2 when
+its extra is missing or its address is wrong, ``--to-redis`` with 1 when Redis does not
+answer (before the CLI starts) or messages could not be written.
 """
 
 from __future__ import annotations
@@ -22,18 +28,24 @@ import os
 import shutil
 import stat
 import sys
+from wsgiref.simple_server import WSGIServer
 
 from reactivex import Observable
 from reactivex.scheduler import NewThreadScheduler
 from rich.console import Console
 
 from rxclaude.backpressure import DEFAULT_BUFFER_SIZE, Policy, check_buffer_size
-from rxclaude.command import stats
+from rxclaude.command import fleet, metrics_server, stats
+from rxclaude.command.fleet import RedisOptionError, RedisWriter, redis_row
 from rxclaude.command.interactive import run_interactive
 from rxclaude.command.session import Session, report
-from rxclaude.command.view import watch
+from rxclaude.command.view import watch, watch_messages
+from rxclaude.framing import parse_json_frames
 from rxclaude.redact import redact_arguments
 from rxclaude.sources import CLIProcessError, SpooledSource, find_claude, from_cli, from_reader
+
+USAGE = 2
+"""The exit code of a usage error, a missing extra, or a metrics port that is taken."""
 
 CANNOT_START = 127
 """The exit code when the CLI could not be started (as a shell says for a missing command)."""
@@ -82,7 +94,7 @@ def _option_value(options: list[str], name: str) -> str | None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--policy``, ``--buffer-size``, ``--claude``."""
+    """``--policy``, ``--buffer-size``, ``--claude``, ``--prometheus`` and ``--to-redis``."""
     parser.add_argument(
         "--policy",
         choices=[policy.value for policy in Policy],
@@ -101,6 +113,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="the Claude Code executable (default: claude on PATH, else the SDK's bundled one)",
     )
+    metrics_server.add_arguments(parser)
+    fleet.add_run_arguments(parser)
 
 
 def cannot_start(executable: str) -> str | None:
@@ -174,6 +188,8 @@ def run_claude(
     if claude is None:
         return report("run", NO_CLI, CANNOT_START)
     if conversation:
+        if options.prometheus is not None or options.to_redis is not None:
+            parser.error("--prometheus and --to-redis watch a stream: run the CLI with -p")
         problem = cannot_start(claude)
         if problem is not None:
             return report("run", f"cannot start {claude}: {problem}", CANNOT_START)
@@ -186,15 +202,55 @@ def run_claude(
     if problem is not None:
         return report("run", f"cannot start {claude}: {problem}", CANNOT_START)
     session = Session(policy=Policy(options.policy), buffer_size=options.buffer_size)
+    try:
+        writer = (
+            None if options.to_redis is None else RedisWriter(options.to_redis, options.redis_key)
+        )
+    except RedisOptionError as refused:
+        return report("run", str(refused), refused.code)
+    try:
+        server = _serve(options, session)
+    except metrics_server.MetricsServerError as unserved:
+        if writer is not None:
+            writer.client.close()
+        return report("run", str(unserved), USAGE)
     source = from_cli(command, input=stdin_input())
-    error = watch(session, source, console)
+    try:
+        if writer is None:
+            error = watch(session, source, console)
+        else:
+            parsed = source.pipe(
+                parse_json_frames(max_frame_bytes=session.pipeline.max_frame_bytes)
+            )
+            error = watch_messages(session, parsed.pipe(writer.sink), console)
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if writer is not None:
+            writer.client.close()
     if _never_started(error, session, source):
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         return report("run", f"cannot start {claude}: {reason.lower()}", CANNOT_START)
     console.print()
     shown = " ".join(redact_arguments(command))
-    stats.render(console, stats.collect(session, shown, error, spool=source.statistics()))
+    document = stats.collect(session, shown, error, spool=source.statistics())
+    if writer is not None:
+        document["redis"] = writer.figures()
+    stats.render(console, document, [] if writer is None else [redis_row(document["redis"])])
     code = exit_code(error)
     if session.frames == 0:
         return report("run", "the CLI wrote no stream-json frame", code or 1)
+    if writer is not None and writer.unwritten():
+        message = f"{writer.unwritten():,} messages not written to Redis at {writer.url}"
+        return report("run", message, code or 1)
     return code
+
+
+def _serve(options: argparse.Namespace, session: Session) -> WSGIServer | None:
+    """The metrics server ``--prometheus`` asks for (its address said on stderr), or None."""
+    if options.prometheus is None:
+        return None
+    server = metrics_server.serve_metrics(session, options.prometheus_host, options.prometheus)
+    print(f"rxclaude run: metrics on {metrics_server.address(server)}", file=sys.stderr, flush=True)
+    return server

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import re
 import stat
 import sys
 import threading
@@ -31,13 +32,13 @@ from rxclaude._samples import sample_names, sample_path
 from rxclaude.backpressure import DEFAULT_BUFFER_SIZE, Policy
 from rxclaude.command.format import safe
 from rxclaude.framing import DEFAULT_MAX_FRAME_BYTES
-from rxclaude.handlers import BuiltinHandlers
+from rxclaude.handlers import BuiltinHandlers, ClaudeMetrics
 from rxclaude.handlers.transcripts import TranscriptUsageHandler
 from rxclaude.handlers.transcripts_tools import TranscriptToolHandler
 from rxclaude.messages import Message, ParseError
 from rxclaude.metrics import StreamMetrics, measure
 from rxclaude.pipeline import StreamHandler, StreamSource
-from rxclaude.redact import redact
+from rxclaude.redact import REDACTED, redact
 from rxclaude.routing import HandlerError, Router, route_by_type
 from rxclaude.sources import from_reader
 from rxclaude.transcripts import TranscriptFile, source_of
@@ -81,7 +82,10 @@ class Session:
     pipeline's reader may be ahead of the delivery by up to the buffer's capacity: what
     it read is in the figures.
 
-    With ``transcripts``, :attr:`usage` and :attr:`tool_time` are transcript handlers on
+    :attr:`claude` is a :class:`~rxclaude.handlers.ClaudeMetrics` on the router (the
+    figures ``stats --json`` and ``run --prometheus`` export). With ``transcripts`` it is
+    not attached (transcripts have no ``result`` frames: their cost and tokens are the
+    transcript handlers'): :attr:`usage` and :attr:`tool_time` are transcript handlers on
     the router (days in ``timezone``), and :attr:`files` and :attr:`sessions` gather the
     transcript files and sessions seen.
     """
@@ -102,11 +106,14 @@ class Session:
         self.handlers: BuiltinHandlers = router.handlers
         self.usage: TranscriptUsageHandler | None = None
         self.tool_time: TranscriptToolHandler | None = None
+        self.claude = ClaudeMetrics()
         if transcripts:
             self.usage = TranscriptUsageHandler(timezone=timezone)
             self.tool_time = TranscriptToolHandler(result_chars=0)  # the times are enough
             self.usage.register(router)
             self.tool_time.register(router)
+        else:
+            self.claude.attach(router)
         self.files: set[TranscriptFile] = set()
         self.sessions: set[str] = set()
         self.metrics = StreamMetrics(sample_every=1)
@@ -166,17 +173,23 @@ class Session:
         return None
 
     def run_messages(
-        self, messages: Observable[Message], on_message: Callable[[Message], None]
+        self,
+        messages: Observable[Message],
+        on_message: Callable[[Message], None],
+        *,
+        buffered: bool = True,
     ) -> Exception | None:
-        """Take parsed ``messages`` (transcripts) through the stages after the parsing
-        (backpressure, the router, the metrics) into ``on_message``, on a thread of their
-        own; block until they end. Returns the stream's error; an exception of
-        ``on_message`` or a ``KeyboardInterrupt`` disposes the stream and propagates."""
+        """Take parsed ``messages`` (transcripts, or frames parsed by the caller) through
+        the stages after the parsing (backpressure, the router, the metrics) into
+        ``on_message``, on a thread of their own; block until they end. Returns the
+        stream's error; an exception of ``on_message`` or a ``KeyboardInterrupt``
+        disposes the stream and propagates. Without ``buffered`` there is no backpressure
+        stage: ``messages``' ``on_next`` returns once ``on_message`` has."""
         pipeline = self.pipeline
-        stages = messages.pipe(
-            pipeline.backpressure,
+        buffer = pipeline.backpressure if buffered else None
+        stages = (messages.pipe(buffer) if buffer is not None else messages).pipe(
             route_by_type(pipeline.router),
-            measure(self.metrics, backpressure=pipeline.backpressure, router=pipeline.router),
+            measure(self.metrics, backpressure=buffer, router=pipeline.router),
         )
         done = threading.Event()
         failures: list[BaseException] = []
@@ -362,8 +375,17 @@ def unreadable(path: str) -> str | None:
     return None
 
 
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^\s/]+@")
+
+
+def hidden(text: str) -> str:
+    """``text`` redacted (:func:`~rxclaude.redact.redact`), with the password of any URL in
+    it (``redis://user:PASSWORD@host``) replaced too."""
+    return redact(_URL_PASSWORD.sub(rf"\1{REDACTED}@", text))
+
+
 def report(command: str, message: str, code: int) -> int:
-    """Print ``rxclaude COMMAND: MESSAGE`` on stderr (redacted, controls made visible);
-    return ``code``, the exit code."""
-    print(f"rxclaude {command}: {safe(redact(message))}", file=sys.stderr)
+    """Print ``rxclaude COMMAND: MESSAGE`` on stderr (:func:`hidden`, controls made
+    visible); return ``code``, the exit code."""
+    print(f"rxclaude {command}: {safe(hidden(message))}", file=sys.stderr)
     return code

@@ -56,6 +56,20 @@ always present (a figure the stream did not give is ``null``):
     turn failed: the CLI writes ``subtype: "success"`` for a turn that died on an API error.
 ``stream_error``
     How the stream failed (a CLI's non-zero exit, an unreadable input), else ``null``.
+``claude``
+    The Claude-level metrics (:class:`~rxclaude.handlers.ClaudeMetrics`), under the names
+    ``run --prometheus`` exports without its ``rxclaude_`` prefix (and counters' ``_total``):
+    ``{family: {"type", "help", "samples"}}`` as ``ClaudeFigures.to_dict()`` writes it;
+    without ``claude_tool_duration_seconds`` when the stream was not ``live``. ``null`` for
+    session transcripts.
+``redis``
+    ``null`` unless the stream went to or came from Redis (:mod:`~rxclaude.command.fleet`):
+    for ``run --to-redis``, ``to`` (the URL, password redacted), ``key``, ``written``,
+    ``failed``, ``dropped``, ``discarded``, ``batches``, ``retries``, ``blocked_s``; for
+    ``stats --from-redis``, ``from``, ``keys``, ``group``, ``consumer``, ``read``
+    (entries), ``redelivered``, ``duplicates`` (dropped by ``dedupe``), ``lost``, ``reads``,
+    ``retries`` and ``hosts``: host → ``{"messages", "sessions", "turns", "errors",
+    "cost_usd"}``.
 ``transcripts``
     ``null`` for stream-json. For session transcripts (:mod:`~rxclaude.command.stats_transcripts`
     has its keys), whose ``tokens`` count each API response once, ``cost_usd`` comes from
@@ -66,6 +80,7 @@ always present (a figure the stream did not give is ``null``):
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -188,12 +203,28 @@ def collect(
             "errors": last.errors,
         },
         "stream_error": None if stream_error is None else str(stream_error),
+        "claude": None if transcripts else _claude(session, live),
+        "redis": None,
         "transcripts": stats_transcripts.figures(session, by, since) if transcripts else None,
     }
 
 
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else seconds * 1000
+
+
+def _claude(session: Session, live: bool) -> Document:
+    figures = session.claude.figures().to_dict()
+    if not live:  # the arrival times of a recording's frames are reading times
+        del figures["claude_tool_duration_seconds"]
+    return figures
+
+
+def _models(claude: Document) -> str | None:
+    """``model N responses · …`` from the Claude figures, or None without responses."""
+    samples = claude["claude_responses"]["samples"]
+    shown = [f"{s['labels']['model']} {plural(int(s['value']), 'response')}" for s in samples]
+    return " · ".join(shown) or None
 
 
 def _tools(session: Session, live: bool) -> Document:
@@ -300,6 +331,11 @@ def rows(document: Document) -> list[Row]:
             else []
         ),
         Row("cost", dollars(document["cost_usd"])),
+        *(
+            [Row("models", models)]
+            if document["claude"] is not None and (models := _models(document["claude"]))
+            else []
+        ),
         Row("errors", _total(errors["total"], errors["by_source"]), errors["total"] > 0),
         Row("parse errors", str(parse_errors["count"]), parse_errors["count"] > 0),
     ]
@@ -362,10 +398,10 @@ def _latency(latency: Document) -> str:
     return " · ".join(f"{name} {latency[name]:.2f} ms" for name in ("p50", "p90", "p99", "max"))
 
 
-def render(console: Console, document: Document) -> None:
-    """Print the figures: a table on a terminal, aligned plain text elsewhere; then the
-    transcripts' ``--by`` table, if any."""
-    lines = rows(document)
+def render(console: Console, document: Document, more: Sequence[Row] = ()) -> None:
+    """Print the figures and the ``more`` rows: a table on a terminal, aligned plain text
+    elsewhere; then the transcripts' ``--by`` table, if any."""
+    lines = [*rows(document), *more]
     transcripts = document["transcripts"]
     groups = None if transcripts is None else stats_transcripts.group_table(transcripts)
     if not console.is_terminal:

@@ -344,6 +344,8 @@ class Transcript:
                 continue
             if record.source == "api_retry":
                 self._line(None, f"⚠ {record.source}: {record.description}", STYLE_WARNING)
+            elif record.source == "other":  # an error item of a stage (redis_write_error…)
+                self._line(None, f"✗ {record.message.type}: {record.message}", STYLE_ERROR)
             else:
                 self._line(None, f"✗ {record.source}: {record.description}", STYLE_ERROR)
 
@@ -389,11 +391,12 @@ def watch(session: Session, source: StreamSource, console: Console) -> Exception
     return _watch(session, console, lambda show: session.run(source, show))
 
 
-def watch_transcripts(
+def watch_messages(
     session: Session, messages: Observable[Message], console: Console
 ) -> Exception | None:
-    """Show transcript ``messages`` (``from_transcripts``) as :func:`watch` shows a stream,
-    tool durations from ``session``'s transcript handler; return the stream's error."""
+    """Show parsed ``messages`` (``from_transcripts``, or frames through more stages) as
+    :func:`watch` shows a stream, tool durations from ``session``'s transcript handler if
+    it has one; return the stream's error."""
     tool_time = session.tool_time
     calls = None if tool_time is None else (lambda: tool_time.calls)
     return _watch(session, console, lambda show: session.run_messages(messages, show), calls)
