@@ -1,9 +1,10 @@
 """The fused paths between rxclaude operators give what the item-by-item paths give.
 
 ``measure`` right after ``route_by_type`` takes each message with the kind mask routing
-computed (``RoutedObservable.subscribe_classified``); with anything in between it
-subscribes the usual way and classifies each message itself. On every recording, and on a
-generated corpus, both give the same items, the same handler results and the same counts.
+computed (``RoutedObservable.subscribe_classified``), and ``backpressure`` right after
+``parse_json_frames`` takes each chunk's messages as one list; with anything in between
+they subscribe the usual way. On every recording, and on a generated corpus, both give the
+same items, the same handler results and the same counts.
 """
 
 from __future__ import annotations
@@ -18,9 +19,19 @@ import pytest
 import reactivex as rx
 from reactivex import Observable
 from reactivex import operators as ops
+from reactivex.testing import TestScheduler
 
 from benchmarks.generate import generate
-from rxclaude import Message, Router, StreamMetrics, measure, route_by_type
+from rxclaude import (
+    Message,
+    Policy,
+    Router,
+    StreamMetrics,
+    backpressure,
+    measure,
+    parse_json_frames,
+    route_by_type,
+)
 from rxclaude.handlers import ClaudeMetrics, DefaultRouter
 from rxclaude.routing import HandlerError, HandlerFailedError
 from rxclaude.routing.operator import RoutedObservable
@@ -200,3 +211,63 @@ def test_a_source_that_fails_to_subscribe_ends_the_fused_stream_and_its_recorder
         routed.pipe(measure(metrics)).subscribe(on_error=errors.append)
         assert [str(error) for error in errors] == ["cannot subscribe"]
         assert metrics.snapshot().streams_active == 0
+
+
+def _pipeline(data: bytes, fused: bool) -> dict[str, Any]:
+    """The whole pipeline over ``data`` in 64 KiB chunks, with a backpressure thread: fused
+    (chunk lists into backpressure, kind masks into measure) or item by item throughout."""
+    router = DefaultRouter()
+    claude = ClaudeMetrics()
+    claude.attach(router)
+    metrics = StreamMetrics()
+    chunks = [data[start : start + 65536] for start in range(0, len(data), 65536)]
+    apart = [] if fused else [ops.filter(lambda _message: True)]
+    stages: list[Callable[[Observable[Any]], Observable[Any]]] = [
+        parse_json_frames(scheduler=TestScheduler()),  # a still clock: the same received_at
+        *apart,
+        backpressure(Policy.BLOCK),
+        route_by_type(router),
+        *apart,
+        measure(metrics),
+    ]
+    source: Observable[Any] = rx.from_iterable(chunks)
+    for stage in stages:
+        source = stage(source)
+    items: list[Message] = []
+    errors: list[Exception] = []
+    done = threading.Event()
+
+    def failed(error: Exception) -> None:
+        errors.append(error)
+        done.set()
+
+    source.subscribe(items.append, failed, done.set)
+    assert done.wait(30)
+    assert errors == []
+    snapshot = metrics.snapshot()
+    return {
+        "items": [(type(item), item.type, item.offset) for item in items],
+        "handlers": [_state(handler) for handler in router.handlers],
+        "claude": claude.figures(),
+        "router": router.statistics(),
+        "counts": (snapshot.messages_received, snapshot.by_type, snapshot.by_kind),
+    }
+
+
+@pytest.mark.parametrize("path", _recordings(), ids=lambda p: p.name)
+def test_the_fused_pipeline_gives_every_recording_what_the_item_by_item_one_gives(
+    path: Path,
+) -> None:
+    data = path.read_bytes()
+    fused = _pipeline(data, fused=True)
+    assert len(fused["items"]) == len(decode(data))
+    assert fused == _pipeline(data, fused=False)
+
+
+def test_the_fused_pipeline_gives_a_generated_corpus_what_the_item_by_item_one_gives(
+    generated: Path,
+) -> None:
+    data = generated.read_bytes()
+    fused = _pipeline(data, fused=True)
+    assert fused["counts"][0] == len(decode(data))
+    assert fused == _pipeline(data, fused=False)
