@@ -7,6 +7,7 @@ no password reaches the output, whatever fails.
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import os
 import pty
@@ -18,6 +19,7 @@ import termios
 import threading
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +32,10 @@ from conftest import TIMEOUT
 from waiting import wait_until
 
 from rxclaude import sample_path
+from rxclaude.command.session import Session, make_console
+from rxclaude.command.view import watch_messages
 from rxclaude.framing import parse_json_frames
-from rxclaude.redis import LocalRedis, to_redis_stream
+from rxclaude.redis import LocalRedis, RedisWriteError, to_redis_stream
 
 RECORDING = sample_path("tool_use_partial")
 FRAMES = [json.loads(line) for line in RECORDING.read_bytes().splitlines() if line.strip()]
@@ -329,3 +333,29 @@ def read_terminal_to_end(fd: int) -> bytes:
         if not chunk:
             return seen
         seen += chunk
+
+
+def test_a_failed_write_is_shown_as_an_error_line() -> None:
+    parsed = reactivex.just(RECORDING.read_bytes()).pipe(parse_json_frames())
+    failure = RedisWriteError(
+        offset=0,
+        received_at=datetime.now(UTC),
+        streams=("claude:\x1b[2Jx",),
+        count=3,
+        first_sequence=0,
+        last_sequence=2,
+        attempts=11,
+        error="ConnectionError: refused \x1b]0;title\x07",
+    )
+    out = io.StringIO()
+    session = Session()
+    error = watch_messages(
+        session, reactivex.concat(parsed, reactivex.just(failure)), make_console(out)
+    )
+    assert error is None
+    shown = out.getvalue()
+    assert (
+        "✗ redis_write_error: 3 messages (seq 0..2) not written to claude:␛[2Jx after 11 "
+        "attempts: ConnectionError: refused ␛]0;title␇\n" in shown
+    )
+    assert session.handlers.error.by_source == {"other": 1}
