@@ -359,3 +359,17 @@ def test_a_failed_write_is_shown_as_an_error_line() -> None:
         "attempts: ConnectionError: refused ␛]0;title␇\n" in shown
     )
     assert session.handlers.error.by_source == {"other": 1}
+
+
+def test_messages_redis_refuses_are_shown_and_make_the_run_fail(
+    tmp_path: Path, redis_server: LocalRedis, redis_client: redis.Redis
+) -> None:
+    redis_client.set(f"claude:{SESSION}", "not a stream")  # every XADD fails: WRONGTYPE
+    done = run_to_redis(tmp_path, redis_server.url)
+    assert done.returncode == 1
+    assert "✗ redis_write_error: " in done.stdout and "WRONGTYPE" in done.stdout
+    assert f"redis         0 written to {redis_server.url} claude:{{session}} · " in done.stdout
+    assert f" · {len(FRAMES)} not written · " in done.stdout
+    assert done.stderr == (
+        f"rxclaude run: {len(FRAMES)} messages not written to Redis at {redis_server.url}\n"
+    )
