@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import reactivex as rx
+from corpus_files import SHARED_CORPUS, bundled_recordings, decode
 from reactivex import Observable
 from reactivex import operators as ops
 from reactivex.testing import TestScheduler
@@ -35,7 +36,6 @@ from rxclaude import (
 from rxclaude.handlers import ClaudeMetrics, DefaultRouter
 from rxclaude.routing import HandlerError, HandlerFailedError
 from rxclaude.routing.operator import RoutedObservable
-from tests.corpus_files import SHARED_CORPUS, bundled_recordings, decode
 
 SAMPLES = Path(__file__).resolve().parents[1] / "rxclaude" / "samples"
 SHARED_REAL = SHARED_CORPUS / "real"
