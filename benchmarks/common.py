@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Callable
+from importlib.machinery import EXTENSION_SUFFIXES
 from typing import TYPE_CHECKING, Any
 
 from rxclaude import (
@@ -35,6 +37,17 @@ class BenchmarkError(Exception):
 
 class CaseUnavailableError(Exception):
     """A case cannot run here (an optional package is missing); the message says why."""
+
+
+def compiled_modules() -> list[str]:
+    """The rxclaude modules imported so far from extension files: those of the optional
+    mypyc build (``setup.py``), if its modules are the ones found first."""
+    return sorted(
+        name
+        for name, module in list(sys.modules.items())
+        if name.split(".", 1)[0] == "rxclaude"
+        and str(getattr(module, "__file__", "") or "").endswith(tuple(EXTENSION_SUFFIXES))
+    )
 
 
 def timeout_for(path: str | os.PathLike[str]) -> float:

@@ -40,6 +40,7 @@ from benchmarks.common import (
     BenchmarkError,
     CaseUnavailableError,
     Runner,
+    compiled_modules,
     drain,
     full_pipeline,
     timeout_for,
@@ -472,6 +473,7 @@ def _machine() -> dict[str, Any]:
         "versions": versions,
         "git": git.stdout.strip() or None,
         "load_average": os.getloadavg(),
+        "compiled": compiled_modules(),
     }
 
 
@@ -515,6 +517,11 @@ def _print_header(
         "versions  "
         + ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
         + f" (git {machine['git']})"
+    )
+    compiled = machine["compiled"]
+    print(
+        "build     "
+        + (f"compiled with mypyc: {', '.join(compiled)}" if compiled else "pure Python")
     )
     print(f"corpus    {path}: {path.stat().st_size / MB:.2f} MB, {lines:,} messages")
     print(f"frames    {top_text}; content_block_delta {100 * deltas / lines:.1f}%")

@@ -58,7 +58,8 @@ Arguments are checked where they are given (``route_by_type``, :meth:`Router.reg
 The modules follow the data path: :mod:`~rxclaude.routing.handler` (what a handler is, route
 keys), :mod:`~rxclaude.routing.errors` (what routing reports),
 :mod:`~rxclaude.routing.router` (registrations and plans), :mod:`~rxclaude.routing.operator`
-(``route_by_type`` and the sync path), :mod:`~rxclaude.routing.async_stream` and
+(``route_by_type``), :mod:`~rxclaude.routing.sync_stream` (the sync path),
+:mod:`~rxclaude.routing.async_stream` and
 :mod:`~rxclaude.routing.lanes` (the async path). Routing does not know the built-in
 handlers: :mod:`rxclaude.handlers` provides what :meth:`Router.default` builds.
 """
