@@ -411,3 +411,41 @@ def test_paths_and_a_sample_together_are_a_usage_error() -> None:
     result = rxclaude("stats", "--sample", "tool_use_partial", str(DATA))
     assert result.returncode == 2
     assert result.stderr.rstrip().endswith("give a FILE or --sample, not both")
+
+
+def test_a_folder_gives_its_transcripts_and_leaves_other_jsonl_files_out(tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    (folder / "nested").mkdir(parents=True)
+    for path in CORPUS:
+        (folder / path.name).write_bytes(path.read_bytes())
+    (folder / "recording.jsonl").write_bytes(sample_path("tool_use_partial").read_bytes())
+    (folder / "nested" / "requests.jsonl").write_text('{"method": "POST"}\n', encoding="utf-8")
+    os.mkfifo(folder / "nested" / "pipe.jsonl")  # never opened: it would block
+
+    stats = run("stats", "--json", str(folder), env=environment(tmp_path))
+    view = run("view", str(folder), env=environment(tmp_path))
+
+    assert stats.returncode == 0, stats.stderr
+    document = stats.json()
+    assert document["transcripts"]["files"] == len(CORPUS)
+    assert document["parse_errors"]["count"] == 0
+    total_lines = sum(len(path.read_bytes().splitlines()) for path in CORPUS)
+    assert document["messages"]["total"] == total_lines
+    left_out = f"{folder}: left out 3 *.jsonl files that are not session transcripts"
+    assert stats.stderr == f"rxclaude stats: {left_out}\n"
+    assert view.returncode == 0, view.stderr
+    assert view.stderr == f"rxclaude view: {left_out}\n"
+    assert "recording.jsonl" not in view.stdout and "requests.jsonl" not in view.stdout
+
+
+def test_a_folder_without_a_transcript_is_a_usage_error(tmp_path: Path) -> None:
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    (folder / "recording.jsonl").write_bytes(sample_path("tool_use_partial").read_bytes())
+    for command in ("view", "stats"):
+        result = run(command, str(folder), env=environment(tmp_path))
+        assert result.returncode == 2
+        assert result.stderr.splitlines()[-1] == (
+            f"rxclaude {command}: error: {folder}: no session transcripts in it "
+            "(1 *.jsonl file, none a transcript)"
+        )

@@ -32,6 +32,7 @@ from rxclaude.command.session import (
     Session,
     add_input_arguments,
     input_source,
+    report,
     stdin_has_input,
     unreadable,
 )
@@ -113,7 +114,7 @@ def run_stats(
     if not paths and options.sample is None and (for_transcripts or not stdin_has_input()):
         paths = [_projects(parser)]
     transcripts, named = _split(paths, parser)
-    _check_folders(transcripts, parser)
+    transcript_files = _transcript_files(transcripts, parser, "stats")
     if for_transcripts and not transcripts:
         parser.error("--by and --since sum up session transcripts, and no PATH is one")
     recordings: list[str | None] = list(named) if paths else [None]  # None: stdin, --sample
@@ -124,7 +125,7 @@ def run_stats(
         documents.append(document)
         failed = failed or error
     if transcripts:
-        document, error = _transcript_figures(options, transcripts)
+        document, error = _transcript_figures(options, transcripts, transcript_files)
         documents.append(document)
         failed = failed or error
     if options.json:
@@ -163,14 +164,13 @@ def _recording_figures(
 
 
 def _transcript_figures(
-    options: argparse.Namespace, transcripts: list[str]
+    options: argparse.Namespace, transcripts: list[str], files: list[str]
 ) -> tuple[stats.Document, bool]:
+    """The figures of the ``files`` that the paths ``transcripts`` name."""
     session = Session(
         max_frame_bytes=options.max_frame_bytes, transcripts=True, timezone=local_zone()
     )
-    messages = from_transcripts(
-        transcripts, since=options.since, max_frame_bytes=options.max_frame_bytes
-    )
+    messages = from_transcripts(files, since=options.since, max_frame_bytes=options.max_frame_bytes)
     error = session.run_messages(messages, _ignore)
     document = stats.collect(
         session, ", ".join(transcripts), error, live=False, by=options.by, since=options.since
@@ -207,8 +207,8 @@ def run_view(options: argparse.Namespace, parser: argparse.ArgumentParser, conso
 def _view_transcripts(
     options: argparse.Namespace, parser: argparse.ArgumentParser, console: Console, path: str
 ) -> int:
-    if not options.follow:
-        _check_folders([path], parser)
+    # Followed, a folder stays one: the sessions still to come are in it.
+    paths = [path] if options.follow else _transcript_files([path], parser, "view")
     since = options.since
     if since is None and options.follow and options.file is None:
         since = datetime.now().astimezone()  # every project's history would be too much
@@ -216,7 +216,7 @@ def _view_transcripts(
         max_frame_bytes=options.max_frame_bytes, transcripts=True, timezone=local_zone()
     )
     messages = from_transcripts(
-        path, follow=options.follow, since=since, max_frame_bytes=options.max_frame_bytes
+        paths, follow=options.follow, since=since, max_frame_bytes=options.max_frame_bytes
     )
     return 0 if watch_messages(session, messages, console) is None else 1
 
@@ -268,13 +268,48 @@ def _projects(parser: argparse.ArgumentParser) -> str:
     return str(folder)
 
 
-def _check_folders(paths: list[str], parser: argparse.ArgumentParser) -> None:
-    """A usage error for a folder with no transcript in it (nothing to sum up or show)."""
+def _transcript_files(paths: list[str], parser: argparse.ArgumentParser, command: str) -> list[str]:
+    """``paths`` with each folder replaced by the session transcripts in it: its
+    ``*.jsonl`` files that :func:`~rxclaude.transcripts.is_transcript` takes for one (a
+    file that cannot be read is kept: reading it reports why). The others are left out,
+    saying how many on stderr; a folder with no transcript is a usage error."""
+    files: list[str] = []
     for path in paths:
-        if os.path.isdir(path) and not any(
-            name.endswith(SUFFIX) for _folder, _names, files in os.walk(path) for name in files
-        ):
+        if not os.path.isdir(path):
+            files.append(path)
+            continue
+        found = sorted(
+            os.path.join(folder, name)
+            for folder, _folders, names in os.walk(path)
+            for name in names
+            if name.endswith(SUFFIX)
+        )
+        kept = [candidate for candidate in found if _looks_like_a_transcript(candidate)]
+        if not kept:
+            if found:
+                parser.error(
+                    f"{path}: no session transcripts in it ({len(found)} *{SUFFIX} "
+                    f"file{'s' if len(found) > 1 else ''}, none a transcript)"
+                )
             parser.error(f"{path}: no session transcripts (*{SUFFIX} files) in it")
+        if len(kept) < len(found):
+            left_out = len(found) - len(kept)
+            report(
+                command,
+                f"{path}: left out {left_out} *{SUFFIX} files that are not session transcripts",
+                0,
+            )
+        files.extend(kept)
+    return files
+
+
+def _looks_like_a_transcript(path: str) -> bool:
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False  # a named pipe, a device: never opened to look at it
+        return is_transcript(path)
+    except OSError:
+        return True
 
 
 def _ignore(_: object) -> None:
