@@ -1,13 +1,19 @@
-"""Running the ``rxclaude`` command as a subprocess, as a user would."""
+"""Running the ``rxclaude`` command as a subprocess, as a user would, and reading what it
+shows as it shows it (a pipe line by line, a pseudo-terminal), never waiting for a time."""
 
 from __future__ import annotations
 
 import json
+import os
+import select
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
+
+from conftest import TIMEOUT
 
 COMMAND = [sys.executable, "-m", "rxclaude"]
 CHILDREN = Path(__file__).parent / "children"
@@ -43,3 +49,37 @@ def executable(path: Path, script: Path) -> Path:
     path.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{script}" "$@"\n')
     path.chmod(0o755)
     return path
+
+
+def read_lines_until(stream: IO[bytes], marker: bytes) -> bytes:
+    """Lines of ``stream`` up to the one holding ``marker`` (fails at its end)."""
+    seen = b""
+    while marker not in seen:
+        line = stream.readline()
+        assert line, f"{marker!r} never came; got {seen!r}"
+        seen += line
+    return seen
+
+
+def read_terminal(fd: int, marker: bytes) -> bytes:
+    """What the pseudo-terminal ``fd`` shows until ``marker`` appears in it."""
+    seen = b""
+    end = time.monotonic() + TIMEOUT
+    while marker not in seen:
+        ready, _, _ = select.select([fd], [], [], max(end - time.monotonic(), 0))
+        assert ready, f"{marker!r} not shown; the terminal shows {seen!r}"
+        seen += os.read(fd, 65536)
+    return seen
+
+
+def read_terminal_to_end(fd: int) -> bytes:
+    """What the pseudo-terminal ``fd`` shows until the command closes it (Linux: EIO)."""
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            return seen
+        if not chunk:
+            return seen
+        seen += chunk

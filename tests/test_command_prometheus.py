@@ -20,10 +20,9 @@ import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import IO
 
 import pytest
-from command_process import CHILDREN, COMMAND, executable, rxclaude
+from command_process import CHILDREN, COMMAND, executable, read_lines_until, rxclaude
 from conftest import TIMEOUT
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -122,15 +121,6 @@ def turn(text: str) -> bytes:
     return (json.dumps({"type": "user", "message": message, "session_id": ""}) + "\n").encode()
 
 
-def read_until(stream: IO[bytes], marker: bytes) -> bytes:
-    seen = b""
-    while marker not in seen:
-        line = stream.readline()
-        assert line, f"{marker!r} never came; got {seen!r}"
-        seen += line
-    return seen
-
-
 def scrape(url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
         text = response.read().decode()
@@ -160,11 +150,11 @@ def test_run_serves_its_metrics_on_loopback_while_it_runs(tmp_path: Path) -> Non
             url = found.group(1)
             process.stdin.write(turn("first"))
             process.stdin.flush()
-            read_until(process.stdout, b"echo: first")
+            read_lines_until(process.stdout, b"echo: first")
             first = scrape(url)
             process.stdin.write(turn("second"))
             process.stdin.flush()
-            read_until(process.stdout, b"echo: second")
+            read_lines_until(process.stdout, b"echo: second")
             second = scrape(url)
             process.stdin.close()
             figures = process.stdout.read().decode()

@@ -11,13 +11,11 @@ import io
 import json
 import os
 import pty
-import select
 import signal
 import struct
 import subprocess
 import termios
 import threading
-import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +25,15 @@ import pytest
 import reactivex
 import redis
 import redis_server as servers
-from command_process import CHILDREN, COMMAND, Outcome, executable, rxclaude
+from command_process import (
+    CHILDREN,
+    COMMAND,
+    Outcome,
+    executable,
+    read_terminal,
+    read_terminal_to_end,
+    rxclaude,
+)
 from conftest import TIMEOUT
 from waiting import wait_until
 
@@ -309,30 +315,6 @@ def test_on_a_terminal_the_host_table_is_redrawn_as_hosts_come(
     assert process.returncode == 130, stderr
     assert b"rxclaude stats" in final and b"by host" in final
     assert f"{2 * len(FRAMES)} read from".encode() in final
-
-
-def read_terminal(fd: int, marker: bytes) -> bytes:
-    """What the terminal shows until ``marker`` appears in it."""
-    seen = b""
-    end = time.monotonic() + TIMEOUT
-    while marker not in seen:
-        ready, _, _ = select.select([fd], [], [], max(end - time.monotonic(), 0))
-        assert ready, f"{marker!r} not shown; the terminal shows {seen!r}"
-        seen += os.read(fd, 65536)
-    return seen
-
-
-def read_terminal_to_end(fd: int) -> bytes:
-    """What the terminal shows until the command closes it (Linux reports EIO)."""
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            return seen
-        if not chunk:
-            return seen
-        seen += chunk
 
 
 def test_a_failed_write_is_shown_as_an_error_line() -> None:

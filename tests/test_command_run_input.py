@@ -14,9 +14,8 @@ import pty
 import subprocess
 import threading
 from pathlib import Path
-from typing import IO
 
-from command_process import CHILDREN, COMMAND, executable, rxclaude
+from command_process import CHILDREN, COMMAND, executable, read_lines_until, rxclaude
 from conftest import TIMEOUT
 
 
@@ -57,16 +56,6 @@ def test_turns_from_a_file_reach_the_cli(tmp_path: Path) -> None:
     assert "result        ✓ done · 2 turns" in stdout
 
 
-def _read_until(stream: IO[bytes], marker: bytes) -> bytes:
-    """Lines of ``stream`` up to the one holding ``marker`` (fails at its end)."""
-    seen = b""
-    while marker not in seen:
-        line = stream.readline()
-        assert line, f"{marker!r} never came; got {seen!r}"
-        seen += line
-    return seen
-
-
 def test_turns_from_an_open_pipe_are_streamed_as_they_come(tmp_path: Path) -> None:
     claude = echo_claude(tmp_path)
     arguments = run_command(claude, "-p", "--input-format", "stream-json")
@@ -80,7 +69,7 @@ def test_turns_from_an_open_pipe_are_streamed_as_they_come(tmp_path: Path) -> No
         try:
             process.stdin.write(turn("first"))
             process.stdin.flush()
-            early = _read_until(process.stdout, b"echo: first")
+            early = read_lines_until(process.stdout, b"echo: first")
             # The first answer came while stdin is still open; only now the second turn.
             process.stdin.write(turn("second"))
             process.stdin.close()

@@ -9,40 +9,14 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
-import select
 import struct
 import subprocess
 import termios
-import time
 
-from command_process import COMMAND
+from command_process import COMMAND, read_terminal, read_terminal_to_end
 from conftest import TIMEOUT
 
 from rxclaude import sample_path
-
-
-def _read_until(fd: int, marker: bytes) -> bytes:
-    """What the terminal shows until ``marker`` appears in it."""
-    seen = b""
-    end = time.monotonic() + TIMEOUT
-    while marker not in seen:
-        ready, _, _ = select.select([fd], [], [], max(end - time.monotonic(), 0))
-        assert ready, f"{marker!r} not shown; the terminal shows {seen!r}"
-        seen += os.read(fd, 65536)
-    return seen
-
-
-def _read_to_end(fd: int) -> bytes:
-    """What the terminal shows until the command closes it (Linux reports EIO)."""
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            return seen
-        if not chunk:
-            return seen
-        seen += chunk
 
 
 def test_a_terminal_gets_colours_a_status_line_and_the_text_as_it_streams() -> None:
@@ -69,11 +43,11 @@ def test_a_terminal_gets_colours_a_status_line_and_the_text_as_it_streams() -> N
             # Up to the first text delta, "I'll run a c": the live region shows it at once.
             process.stdin.write(b"".join(lines[: first_delta + 1]))
             process.stdin.flush()
-            early = _read_until(terminal, b"I'll run a c")
+            early = read_terminal(terminal, b"I'll run a c")
             assert b"I'll run a command." not in early  # the rest has not been sent
             process.stdin.write(b"".join(lines[first_delta + 1 :]))
             process.stdin.close()
-            late = _read_until(terminal, "✓ done".encode()) + _read_to_end(terminal)
+            late = read_terminal(terminal, "✓ done".encode()) + read_terminal_to_end(terminal)
         finally:
             os.close(terminal)
         stderr = process.stderr.read()

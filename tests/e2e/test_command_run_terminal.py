@@ -9,30 +9,18 @@ from __future__ import annotations
 
 import os
 import pty
-import select
 import shlex
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from command_process import read_terminal
 from conftest import TIMEOUT
 
 from rxclaude.testing import SCENARIOS, cli_invocation
 
 pytestmark = pytest.mark.e2e
-
-
-def read_until(fd: int, marker: bytes) -> bytes:
-    """What the terminal shows until ``marker`` appears in it."""
-    seen = b""
-    end = time.monotonic() + TIMEOUT
-    while marker not in seen:
-        ready, _, _ = select.select([fd], [], [], max(end - time.monotonic(), 0))
-        assert ready, f"{marker!r} not shown; the terminal shows {seen!r}"
-        seen += os.read(fd, 65536)
-    return seen
 
 
 def test_run_on_a_terminal_converses_turn_by_turn(claude: str, tmp_path: Path) -> None:
@@ -52,9 +40,9 @@ def test_run_on_a_terminal_converses_turn_by_turn(claude: str, tmp_path: Path) -
     ) as process:
         os.close(command_side)
         try:
-            read_until(terminal, b"> ")
+            read_terminal(terminal, b"> ")
             os.write(terminal, b"First question\n")
-            first = read_until(terminal, b"> ")
+            first = read_terminal(terminal, b"> ")
             os.write(terminal, b"/exit\n")
             code = process.wait(TIMEOUT)
         finally:
