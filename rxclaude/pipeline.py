@@ -16,25 +16,24 @@ Design decisions:
 * ``stream_with_callback`` and ``aiter`` subscribe with a ``NewThreadScheduler``: a
   source that reads in a loop (``from_file``, ``from_reader``) then reads on its own
   thread, ``subscribe`` returns at once, and disposing stops the reading between chunks.
-* ``aiter`` hands items to the event loop with ``loop.call_soon_threadsafe`` into an
-  ``asyncio.Queue``, holding at most ``queue_size`` of them: when they are all taken,
-  the delivering thread waits (and, through ``Policy.BLOCK``, the source), never the loop.
-  That hand-off (``_Handoff``) is not a second ``backpressure`` buffer; its docstring says
-  why it cannot be one.
+* ``aiter`` hands items to the event loop through :func:`rxclaude.aio.to_async_iterable`,
+  holding at most ``queue_size`` of them: when they are all taken, the delivering thread
+  waits (and, through ``Policy.BLOCK``, the source), never the loop. That hand-off is not
+  a second ``backpressure`` buffer, which frees a place when a synchronous ``on_next``
+  returns: here a place is freed only when the ``async for`` has taken the item.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from typing import BinaryIO, TypeAlias
 
 from reactivex import Observable
-from reactivex.disposable import SingleAssignmentDisposable
 from reactivex.scheduler import NewThreadScheduler
 
+from rxclaude.aio import to_async_iterable
 from rxclaude.backpressure import (
     DEFAULT_BUFFER_SIZE,
     Backpressure,
@@ -168,100 +167,7 @@ class StreamHandler:
         return self._aiter(source, queue_size)
 
     async def _aiter(self, source: StreamSource, queue_size: int) -> AsyncIterator[Message]:
-        handoff = _Handoff(asyncio.get_running_loop(), queue_size)
-        subscription = SingleAssignmentDisposable()
-
-        def start() -> None:
-            subscription.disposable = self.stream(source).subscribe(
-                handoff.put, handoff.fail, handoff.complete, scheduler=NewThreadScheduler()
-            )
-
-        try:
-            await asyncio.to_thread(start)  # starting a CLI process may take a while
-            while True:
-                item = await handoff.get()
-                if isinstance(item, _End):
-                    if item.error is not None:
-                        raise item.error
-                    return
-                yield item
-        finally:
-            handoff.close()
-            subscription.dispose()
-
-
-class _End:
-    """The end of the stream in the hand-off queue, with its error if it failed."""
-
-    __slots__ = ("error",)
-
-    def __init__(self, error: Exception | None) -> None:
-        self.error = error
-
-
-class _Handoff:
-    """A bounded hand-off from Rx threads to an event loop.
-
-    A place is taken when the delivering thread queues a message and freed only when the
-    ``async for`` has *taken* it (``get``), so at most ``capacity`` messages wait for the
-    loop, plus the one the delivering thread holds while it waits for a place.
-
-    Why it is not a ``backpressure`` buffer (``rxclaude.backpressure``), which would do
-    something else in each of these cases:
-
-    * **When a place is freed.** The buffer frees a place when its consumer hands the item
-      to a synchronous downstream ``on_next``; here the consumer is a coroutine that pulls
-      with ``await``. Draining the buffer on the loop (``AsyncIOThreadSafeScheduler``)
-      would hand each batch into the ``asyncio.Queue`` at once, whenever the loop is idle,
-      also while the ``async for`` body awaits something else: the queue would no longer be
-      bounded by ``queue_size``. Draining it on its own consumer thread that waits for the
-      loop to take each item would add a thread per ``aiter`` and one more message in hand:
-      ``queue_size`` + 2 ahead of the loop instead of ``queue_size`` + 1.
-    * **A closed loop.** ``call_soon_threadsafe`` raises once the loop is closed; here that
-      drops the message and releases the delivering thread. A buffer draining on that loop
-      would raise out of the producer's ``on_next`` when it schedules the drain.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, capacity: int) -> None:
-        self._loop = loop
-        self._queue: asyncio.Queue[Message | _End] = asyncio.Queue()
-        self._room = threading.Condition()
-        self._free = capacity
-        self._closed = False
-
-    def put(self, message: Message) -> None:
-        """Rx side: wait for room, then queue ``message`` on the loop."""
-        with self._room:
-            while not self._free and not self._closed:
-                self._room.wait()
-            if self._closed:
-                return
-            self._free -= 1
-        self._send(message)
-
-    def fail(self, error: Exception) -> None:
-        self._send(_End(error))
-
-    def complete(self) -> None:
-        self._send(_End(None))
-
-    def _send(self, item: Message | _End) -> None:
-        try:
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
-        except RuntimeError:  # the loop is closed: nobody is listening any more
-            self.close()
-
-    async def get(self) -> Message | _End:
-        """Loop side: the next item; frees its place for the Rx side."""
-        item = await self._queue.get()
-        if not isinstance(item, _End):
-            with self._room:
-                self._free += 1
-                self._room.notify()
-        return item
-
-    def close(self) -> None:
-        """Release a waiting Rx thread and drop whatever arrives from now on."""
-        with self._room:
-            self._closed = True
-            self._room.notify_all()
+        stream = self.stream(source)
+        async with to_async_iterable(stream, queue_size, scheduler=NewThreadScheduler()) as items:
+            async for message in items:
+                yield message

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "rxclaude"
 
 DATA_PATH = [
     # Helpers that know nothing of the stream.
-    {"rxclaude.redact", "rxclaude._samples", "rxclaude._batches", "rxclaude._html"},
+    {"rxclaude.redact", "rxclaude._samples", "rxclaude._batches", "rxclaude._html", "rxclaude.aio"},
     # The shared vocabulary: messages, content blocks, kinds.
     {"rxclaude.messages"},
     {"rxclaude.sources"},
@@ -31,7 +31,7 @@ DATA_PATH = [
     {"rxclaude.metrics"},
     {"rxclaude.pipeline"},
     # What is built on the whole pipeline: sessions, asyncio, notebooks, transports.
-    {"rxclaude.interactive", "rxclaude.aio", "rxclaude.notebook", "rxclaude.redis"},
+    {"rxclaude.interactive", "rxclaude.notebook", "rxclaude.redis"},
     {"rxclaude.command"},
     # The offline harness: the real CLI against a loopback fake Messages API.
     {"rxclaude.testing"},

@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Generic, TypeVar
 
-from reactivex import Observable
+from reactivex import Observable, abc
 from reactivex.disposable import SingleAssignmentDisposable
 from reactivex.internal.exceptions import SequenceContainsNoElementsError
 
@@ -45,9 +45,12 @@ class AsyncObservableIterator(AsyncIterator[_T], Generic[_T]):
     (leaving it, or :meth:`aclose`, or cancelling the iterating task, disposes the
     subscription and releases a blocked producer)."""
 
-    def __init__(self, source: Observable[_T], maxsize: int) -> None:
+    def __init__(
+        self, source: Observable[_T], maxsize: int, scheduler: abc.SchedulerBase | None = None
+    ) -> None:
         self._source = source
         self._maxsize = maxsize
+        self._scheduler = scheduler
         self._subscription = SingleAssignmentDisposable()
         self._room = threading.Condition()
         self._waiting = 0  # items handed to the loop and not yet taken
@@ -85,7 +88,7 @@ class AsyncObservableIterator(AsyncIterator[_T], Generic[_T]):
 
     def _subscribe(self) -> None:
         self._subscription.disposable = self._source.subscribe(
-            self._on_next, self._on_error, self._on_completed
+            self._on_next, self._on_error, self._on_completed, scheduler=self._scheduler
         )
 
     async def __anext__(self) -> _T:
@@ -134,12 +137,17 @@ class AsyncObservableIterator(AsyncIterator[_T], Generic[_T]):
 
 
 def to_async_iterable(
-    observable: Observable[_T], maxsize: int = DEFAULT_MAXSIZE
+    observable: Observable[_T],
+    maxsize: int = DEFAULT_MAXSIZE,
+    *,
+    scheduler: abc.SchedulerBase | None = None,
 ) -> AsyncObservableIterator[_T]:
     """``async for item in to_async_iterable(observable, maxsize)``: see the module.
 
-    The observable is subscribed at the first iteration; its error is raised by the
-    ``async for``; at most ``maxsize`` items wait for the loop.
+    The observable is subscribed at the first iteration (with ``scheduler``, for a source
+    that loops on it, e.g. ``NewThreadScheduler()``: disposing then stops it between
+    items); its error is raised by the ``async for``; at most ``maxsize`` items wait for
+    the loop.
 
     Raises:
         ValueError: ``maxsize`` is not positive.
@@ -148,7 +156,7 @@ def to_async_iterable(
         raise TypeError(f"maxsize must be an integer, not {type(maxsize).__name__}")
     if maxsize < 1:
         raise ValueError(f"maxsize must be positive, not {maxsize}")
-    return AsyncObservableIterator(observable, maxsize)
+    return AsyncObservableIterator(observable, maxsize, scheduler)
 
 
 async def last_value(observable: Observable[_T]) -> _T:
