@@ -24,6 +24,7 @@ __all__ = [
     "table",
     "text",
     "titled",
+    "visible",
 ]
 
 _UNSAFE = re.compile(
@@ -35,10 +36,14 @@ STYLE = "font-family:monospace;font-size:12px;border-collapse:collapse"
 CELL = "padding:1px 8px;text-align:left;vertical-align:top;border-bottom:1px solid #ddd"
 
 
+def visible(value: object) -> str:
+    """``value``'s text with controls shown as ``\\uXXXX`` (for plain-text displays)."""
+    return _UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", str(value))
+
+
 def text(value: object) -> str:
     """``value`` as HTML text: escaped, controls shown as ``\\uXXXX``."""
-    shown = _UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", str(value))
-    return html.escape(shown, quote=True)
+    return html.escape(visible(value), quote=True)
 
 
 def pre(value: object) -> str:

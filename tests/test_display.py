@@ -3,6 +3,7 @@ tables, and hostile stream content renders inert (escaped, no raw control charac
 
 from __future__ import annotations
 
+import io
 import re
 from html.parser import HTMLParser
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 import reactivex
 from corpus_files import bundled_recordings, decode
+from rich.console import Console
 
 from rxclaude import _samples
 from rxclaude.backpressure import Policy, backpressure
@@ -136,3 +138,33 @@ def test_snapshot_statistics_and_figures_are_tables() -> None:
     assert snapshot.to_dict()["latency.count"] == snapshot.messages_received
     figures_text = Checked(shown["ClaudeFigures"]).data
     assert "claude_tool_calls" in figures_text and "Bash" in figures_text
+
+
+def rich_output(renderable: object) -> str:
+    """What a rich console writes for ``renderable`` (a real terminal's colours and all)."""
+    written = io.StringIO()
+    console = Console(file=written, force_terminal=True, width=200, color_system="truecolor")
+    console.print(renderable)
+    return written.getvalue()
+
+
+@pytest.mark.parametrize("message", hostile_messages(), ids=lambda m: type(m).__name__)
+def test_hostile_content_shown_by_rich_is_inert(message: Message) -> None:
+    output = rich_output(message)
+    styling = re.compile(r"\x1b\[[0-9;]*m")  # rich's own colours, nothing else
+    shown = styling.sub("", output)
+    assert not CONTROLS.search(shown.replace("\n", ""))
+    assert type(message).__name__ in shown
+    assert "<script>alert(1)</script>" in shown or message.raw is None
+    assert "\\u001b[2J" in shown or "\\x1b[2J" in shown  # the escape, made visible
+
+
+def test_a_snapshot_shown_by_rich_has_its_figures() -> None:
+    metrics = StreamMetrics(sample_every=1)
+    data = _samples.sample_path("tool_use_partial").read_bytes()
+    reactivex.of(data).pipe(parse_json_frames(), measure(metrics)).run()
+    snapshot = metrics.snapshot()
+    lines = [" ".join(line.split()) for line in rich_output(snapshot).splitlines()]
+    assert f"messages_received {snapshot.messages_received}" in lines
+    assert f"stream_event {snapshot.by_type['stream_event']}" in lines
+    assert "parse_errors 0" in lines

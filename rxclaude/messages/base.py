@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import msgspec
+from rich.table import Table
 
-from rxclaude.messages.display import message_html, message_repr
+from rxclaude.messages.display import message_html, message_repr, message_rich
 from rxclaude.messages.fields import JSONObject, get_str
 
 ParseErrorReason = Literal[
@@ -94,6 +95,10 @@ class Message(msgspec.Struct, eq=False, gc=False):
     def _repr_html_(self) -> str:
         """The notebook display (:mod:`~rxclaude.messages.display`)."""
         return message_html(self)
+
+    def __rich__(self) -> Table:
+        """The display for ``rich.print`` and rich consoles (terminal-safe)."""
+        return message_rich(self)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):

@@ -1,11 +1,13 @@
-"""How a message shows itself: a compact ``repr`` and a notebook ``_repr_html_``.
+"""How a message shows itself: a compact ``repr``, a notebook ``_repr_html_`` and a rich
+``__rich__`` table.
 
 Both read only a message's public attributes and its ``raw`` JSON (this module imports no
 message class: the classes import it). The readable content is the text, thinking, tool
 calls and results of ``assistant`` and ``user`` frames, a ``result``'s text and totals,
 a ``stream_event``'s event and delta, a parse error's reason and excerpt; the HTML adds
 the frame's JSON in a collapsed ``<details>``. All stream text is escaped by
-:mod:`rxclaude._html`.
+:mod:`rxclaude._html` (controls shown as ``\\uXXXX`` in the rich table too, and never read
+as rich markup).
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rich.table import Table
+from rich.text import Text
+
 from rxclaude import _html
 
-__all__ = ["message_html", "message_repr", "readable"]
+__all__ = ["message_html", "message_repr", "message_rich", "readable"]
 
 REPR_CHARS = 60
 """How much readable content a ``repr`` shows."""
@@ -75,6 +80,16 @@ def message_html(message: Any) -> str:
     source = _html.details("raw JSON", _html.json_block(raw)) if raw is not None else ""
     title = f"{type(message).__name__} — {kind}"
     return _html.titled(title, f"<div>{_html.text(where)}</div>{body}{source}")
+
+
+def message_rich(message: Any) -> Table:
+    """The readable content as a two-column table titled with the class, type and place."""
+    kind = message.type + (f"/{message.subtype}" if message.subtype is not None else "")
+    title = f"{type(message).__name__} {kind} · offset {message.offset}, {message.nbytes} bytes"
+    table = Table(title=Text(_html.visible(title)), show_header=False, box=None)
+    for label, value in readable(message):
+        table.add_row(Text(_html.visible(label), style="bold"), Text(_html.visible(value)))
+    return table
 
 
 def _block(block: dict[str, Any]) -> list[tuple[str, str]]:

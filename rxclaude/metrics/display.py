@@ -2,7 +2,8 @@
 
 :func:`snapshot_dict` flattens a snapshot into one level of ``name: number`` (``by_type.*``,
 ``by_kind.*``, ``backpressure_events_by_kind.*``, ``latency.count``/``latency.sum``), the
-row a DataFrame of snapshots is made of; :func:`snapshot_html` shows the figures grouped.
+row a DataFrame of snapshots is made of; :func:`snapshot_html` shows the figures grouped,
+and :func:`snapshot_rich` as a rich table (frame types are stream text: shown safely).
 Read through the snapshot's attributes only (the snapshot module imports this one).
 """
 
@@ -13,9 +14,12 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
+from rich.table import Table
+from rich.text import Text
+
 from rxclaude import _html
 
-__all__ = ["snapshot_dict", "snapshot_html"]
+__all__ = ["snapshot_dict", "snapshot_html", "snapshot_rich"]
 
 _GROUPS = [
     ("Throughput", ("elapsed", "streams_active", "messages_received", "bytes_processed",
@@ -63,3 +67,27 @@ def snapshot_html(snapshot: Any) -> str:
     return _html.titled(
         "MetricsSnapshot", f'<div style="display:flex;flex-wrap:wrap">{cells}</div>'
     )
+
+
+def snapshot_rich(snapshot: Any) -> Table:
+    """The snapshot's figures in their groups, then the types and kinds seen."""
+    flat = snapshot_dict(snapshot)
+    table = Table(title="MetricsSnapshot", show_header=False, box=None)
+    for title, names in _GROUPS:
+        table.add_section()
+        table.add_row(Text(title, style="bold"), Text(""))
+        for name in names:
+            table.add_row(Text(name), Text(_html.visible(_plain_figure(flat.get(name)))))
+    for title, prefix in (("By type", "by_type."), ("By kind", "by_kind.")):
+        table.add_section()
+        table.add_row(Text(title, style="bold"), Text(""))
+        for name, count in flat.items():
+            if name.startswith(prefix) and count:
+                table.add_row(Text(_html.visible(name.removeprefix(prefix))), Text(str(count)))
+    return table
+
+
+def _plain_figure(value: float | int | None) -> str:
+    if value is None:
+        return "none"
+    return f"{value:,.6g}" if isinstance(value, float) else f"{value:,}"

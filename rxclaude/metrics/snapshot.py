@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rich.table import Table
+
 from rxclaude.backpressure import BackpressureEventKind, BackpressureStatistics
 from rxclaude.messages.kinds import KIND_SETS, Kind
-from rxclaude.metrics.display import snapshot_dict, snapshot_html
+from rxclaude.metrics.display import snapshot_dict, snapshot_html, snapshot_rich
 from rxclaude.metrics.histogram import LatencyHistogram
 from rxclaude.metrics.recorders import Totals
 from rxclaude.sources import SpoolStatistics
@@ -79,6 +81,10 @@ class MetricsSnapshot:
 
     def _repr_html_(self) -> str:
         return snapshot_html(self)
+
+    def __rich__(self) -> Table:
+        """The display for ``rich.print`` and rich consoles."""
+        return snapshot_rich(self)
 
 
 def make_snapshot(
