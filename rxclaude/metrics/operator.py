@@ -16,7 +16,7 @@ from reactivex.disposable import CompositeDisposable, Disposable
 
 from rxclaude.backpressure import Backpressure
 from rxclaude.messages import Message
-from rxclaude.metrics.stream_metrics import StreamMetrics
+from rxclaude.metrics.stream_metrics import StreamMetrics, unclassified
 from rxclaude.routing import Router
 from rxclaude.routing.operator import RoutedObservable
 from rxclaude.sources import SpooledSource
@@ -76,14 +76,10 @@ def measure(
                 observer.on_completed()
 
             classify = router is None
+            record = metrics._recording_observer(observer, recorder, classify)
             subscription: abc.DisposableBase
             if isinstance(source, RoutedObservable):  # fused: no message classified twice
-                fused = _Recording(
-                    metrics._recording_observer(observer, recorder, classify),
-                    metrics._classified_recording_observer(observer, recorder, classify),
-                    on_error,
-                    on_completed,
-                )
+                fused = _Recording(unclassified(record, classify), record, on_error, on_completed)
                 try:
                     subscription = source.subscribe_classified(fused, scheduler=scheduler)
                 except Exception as error:  # as RxPY's subscribe reports it
@@ -91,7 +87,7 @@ def measure(
                     return Disposable(lambda: metrics._close(recorder))
             else:
                 subscription = source.subscribe(
-                    metrics._recording_observer(observer, recorder, classify),
+                    unclassified(record, classify),
                     on_error,
                     on_completed,
                     scheduler=scheduler,

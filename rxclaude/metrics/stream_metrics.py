@@ -2,8 +2,9 @@
 
 It holds the finished streams' totals, a recorder per running stream, the throughput
 window's ring of closed buckets, and the attached backpressures, spools and routers; a
-snapshot sums them under the lock. :meth:`StreamMetrics._recording_observer` (and its
-twin for messages that routing classified) is the hot path ``measure`` runs per message;
+snapshot sums them under the lock. :meth:`StreamMetrics._recording_observer` is the hot path
+``measure`` runs per message (:func:`unclassified` gives it the kinds of a message that
+routing did not classify);
 the design (clocks, sampling, thread safety) is in
 :mod:`rxclaude.metrics`.
 """
@@ -212,46 +213,16 @@ class StreamMetrics:
 
     def _recording_observer(
         self, observer: abc.ObserverBase[Message], recorder: Recorder, classify: bool
-    ) -> Callable[[Message], None]:
-        """The hot path: count ``message``, pass it on, time every n-th one."""
-        seconds, since = self._clock.seconds, self._clock.since
-        by_type, by_kind_mask = recorder.by_type, recorder.by_kind_mask
-        emit = observer.on_next
-        sample_every = self.sample_every
-        countdown = sample_every
-
-        def on_next(message: Message) -> None:
-            nonlocal countdown
-            now = seconds()
-            if now >= recorder.bucket_end:
-                self._next_bucket(recorder, now)
-            frame_type = message.type
-            by_type[frame_type] = by_type.get(frame_type, 0) + 1
-            if classify:
-                by_kind_mask[kind_mask(message)] += 1
-            recorder.messages += 1
-            recorder.bytes += message.nbytes
-            countdown -= 1
-            if countdown:
-                emit(message)
-                return
-            countdown = sample_every
-            emit(message)
-            self._sample(recorder, seconds() - now, since(message.received_at))
-
-        return on_next
-
-    def _classified_recording_observer(
-        self, observer: abc.ObserverBase[Message], recorder: Recorder, classify: bool
     ) -> Callable[[Message, int], None]:
-        """:meth:`_recording_observer` for a message whose kind mask routing computed."""
+        """The hot path: count a message (by ``mask``, its kinds, when ``classify``), pass
+        it on, time every n-th one. :func:`unclassified` adapts it to a plain ``on_next``."""
         seconds, since = self._clock.seconds, self._clock.since
         by_type, by_kind_mask = recorder.by_type, recorder.by_kind_mask
         emit = observer.on_next
         sample_every = self.sample_every
         countdown = sample_every
 
-        def on_next_classified(message: Message, mask: int) -> None:
+        def on_next(message: Message, mask: int) -> None:
             nonlocal countdown
             now = seconds()
             if now >= recorder.bucket_end:
@@ -270,7 +241,7 @@ class StreamMetrics:
             emit(message)
             self._sample(recorder, seconds() - now, since(message.received_at))
 
-        return on_next_classified
+        return on_next
 
     # -- reading ----------------------------------------------------------------------
 
@@ -350,3 +321,13 @@ class StreamMetrics:
         check_seconds("interval", interval)
         timer: Observable[int] = interval_timer(interval, scheduler=scheduler or self.scheduler)
         return timer.pipe(ops.map(lambda _tick: self.snapshot()))
+
+
+def unclassified(
+    record: Callable[[Message, int], None], classify: bool
+) -> Callable[[Message], None]:
+    """``on_next`` for messages that come without their kind mask: ``record`` with the mask
+    computed here (when it counts kinds at all)."""
+    if not classify:
+        return lambda message: record(message, 0)
+    return lambda message: record(message, kind_mask(message))
