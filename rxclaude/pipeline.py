@@ -118,31 +118,7 @@ class StreamHandler:
         Re-raises the stream's error. If ``callback`` raises, the stream is disposed (the
         source stops, a CLI process is terminated) and the exception is re-raised here.
         """
-        done = threading.Event()
-        failures: list[Exception] = []
-
-        def on_next(message: Message) -> None:
-            if done.is_set():
-                return
-            try:
-                callback(message)
-            except Exception as error:
-                failures.append(error)
-                done.set()
-
-        def on_error(error: Exception) -> None:
-            failures.append(error)
-            done.set()
-
-        subscription = self.stream(source).subscribe(
-            on_next, on_error, done.set, scheduler=NewThreadScheduler()
-        )
-        try:
-            done.wait()
-        finally:
-            subscription.dispose()
-        if failures:
-            raise failures[0]
+        run_with_callback(self.stream(source), callback)
 
     def set_buffer_size(self, buffer_size: int) -> None:
         """Change the buffer's capacity, for running streams too (``Backpressure.resize``)."""
@@ -171,3 +147,32 @@ class StreamHandler:
         async with to_async_iterable(stream, queue_size, scheduler=NewThreadScheduler()) as items:
             async for message in items:
                 yield message
+
+
+def run_with_callback(messages: Observable[Message], callback: Callable[[Message], object]) -> None:
+    """Subscribe to ``messages`` on a thread of their own and call ``callback`` with each;
+    return when they end. Re-raises their error; if ``callback`` raises, the subscription
+    is disposed and the exception re-raised here (a ``BaseException`` too)."""
+    done = threading.Event()
+    failures: list[BaseException] = []
+
+    def on_next(message: Message) -> None:
+        if done.is_set():
+            return
+        try:
+            callback(message)
+        except BaseException as failure:
+            failures.append(failure)
+            done.set()
+
+    def on_error(error: Exception) -> None:
+        failures.append(error)
+        done.set()
+
+    subscription = messages.subscribe(on_next, on_error, done.set, scheduler=NewThreadScheduler())
+    try:
+        done.wait()
+    finally:
+        subscription.dispose()
+    if failures:
+        raise failures[0]

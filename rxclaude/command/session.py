@@ -19,13 +19,11 @@ import os
 import re
 import stat
 import sys
-import threading
 from collections.abc import Callable
 from datetime import UTC, tzinfo
 from typing import NamedTuple, TextIO
 
 from reactivex import Observable
-from reactivex.scheduler import NewThreadScheduler
 from rich.console import Console
 
 from rxclaude._samples import sample_names, sample_path
@@ -37,7 +35,7 @@ from rxclaude.handlers.transcripts import TranscriptUsageHandler
 from rxclaude.handlers.transcripts_tools import TranscriptToolHandler
 from rxclaude.messages import Message, ParseError
 from rxclaude.metrics import StreamMetrics, measure
-from rxclaude.pipeline import StreamHandler, StreamSource
+from rxclaude.pipeline import StreamHandler, StreamSource, run_with_callback
 from rxclaude.redact import REDACTED, redact
 from rxclaude.routing import HandlerError, Router, route_by_type
 from rxclaude.sources import from_reader
@@ -191,32 +189,24 @@ class Session:
             route_by_type(pipeline.router),
             measure(self.metrics, backpressure=buffer, router=pipeline.router),
         )
-        done = threading.Event()
-        failures: list[BaseException] = []
-        errors: list[Exception] = []
+        callback_failed = False
 
         def deliver(message: Message) -> None:
-            if done.is_set():
-                return
+            nonlocal callback_failed
             self._count(message)
             try:
                 on_message(message)
-            except BaseException as failure:
-                failures.append(failure)
-                done.set()
+            except BaseException:
+                callback_failed = True
+                raise
 
-        def failed(error: Exception) -> None:
-            errors.append(error)
-            done.set()
-
-        subscription = stages.subscribe(deliver, failed, done.set, scheduler=NewThreadScheduler())
         try:
-            done.wait()
-        finally:
-            subscription.dispose()
-        if failures:
-            raise failures[0]
-        return errors[0] if errors else None
+            run_with_callback(stages, deliver)
+        except Exception as error:
+            if callback_failed:
+                raise
+            return error
+        return None
 
     def _count(self, message: Message) -> None:
         if is_frame(message):
