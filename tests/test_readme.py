@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -69,20 +68,10 @@ def test_the_readme_has_python_blocks_and_every_scenario_named_exists() -> None:
 
 
 def claude_wrapper(folder: Path, scenario: str, claude: str) -> Path:
-    """A ``claude`` in ``folder`` that runs the real CLI against ``scenario`` offline."""
+    """A ``claude`` in ``folder/bin`` that runs the real CLI against ``scenario`` offline."""
     invocation = cli_invocation(scenario, [], workdir=folder, claude=claude)
-    settings = "".join(
-        f"export {name}={shlex.quote(value)}\n" for name, value in invocation.env.items()
-    )
-    wrapper = folder / "bin" / "claude"
-    wrapper.parent.mkdir()
-    wrapper.write_text(
-        f"#!/bin/sh\n{settings}cd {shlex.quote(str(invocation.cwd))}\n"
-        f'exec {shlex.join(invocation.argv)} "$@"\n',
-        encoding="utf-8",
-    )
-    wrapper.chmod(0o755)
-    return wrapper
+    (folder / "bin").mkdir()
+    return invocation.write_executable(folder / "bin" / "claude")
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=lambda block: f"line{block.line}")

@@ -13,6 +13,7 @@ import functools
 import json
 import os
 import pickle
+import shlex
 import shutil
 import subprocess
 import sys
@@ -78,6 +79,22 @@ class CLIInvocation:
         """The run as a source of stdout chunks: :func:`~rxclaude.from_cli` with this
         run's argument list, directory and environment; ``options`` go to ``from_cli``."""
         return from_cli(self.argv, cwd=self.cwd, env=self.env, input=input, **options)
+
+    def write_executable(self, path: Path) -> Path:
+        """An executable at ``path`` that starts this run's CLI with the arguments it is
+        given, in this run's environment and directory: the path to hand a program that
+        starts the CLI itself (``rxclaude run --claude PATH``, ``find_claude`` on ``PATH``).
+        """
+        settings = "".join(
+            f"export {name}={shlex.quote(value)}\n" for name, value in self.env.items()
+        )
+        path.write_text(
+            f"#!/bin/sh\n{settings}cd {shlex.quote(str(self.cwd))}\n"
+            f'exec {shlex.join(self.argv)} "$@"\n',
+            encoding="utf-8",
+        )
+        path.chmod(0o755)
+        return path
 
     def session(self, **options: Any) -> ClaudeSession:
         """An interactive session of this run (not started): :class:`~rxclaude.interactive.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 import subprocess
 import sys
 import threading
@@ -23,9 +22,7 @@ def command_line(
     the wrapper starts the CLI in the sandbox that serves ``scenario``; the command adds the
     stream-json flags itself."""
     invocation = cli_invocation(scenario, [], workdir=workdir, claude=claude)
-    wrapper = tmp_path / "claude"
-    wrapper.write_text(f'#!/bin/sh\nexec {shlex.join(invocation.argv)} "$@"\n', encoding="utf-8")
-    wrapper.chmod(0o755)
+    wrapper = invocation.write_executable(tmp_path / "claude")
     command = [sys.executable, "-m", "rxclaude", "run", "--claude", str(wrapper), "--"]
     return [*command, *claude_arguments, "--no-session-persistence"], invocation
 

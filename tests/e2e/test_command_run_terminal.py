@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import pty
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -25,9 +24,7 @@ pytestmark = pytest.mark.e2e
 
 def test_run_on_a_terminal_converses_turn_by_turn(claude: str, tmp_path: Path) -> None:
     invocation = cli_invocation("session_turns", [], workdir=tmp_path, claude=claude)
-    wrapper = tmp_path / "claude"
-    wrapper.write_text(f'#!/bin/sh\nexec {shlex.join(invocation.argv)} "$@"\n', encoding="utf-8")
-    wrapper.chmod(0o755)
+    wrapper = invocation.write_executable(tmp_path / "claude")
     terminal, command_side = pty.openpty()
     command = [sys.executable, "-m", "rxclaude", "run", "--claude", str(wrapper), "--"]
     with subprocess.Popen(

@@ -4,6 +4,7 @@ of a run, and a package that needs nothing from rxclaude's test suite."""
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -113,3 +114,20 @@ def test_the_package_needs_nothing_from_the_test_suite(tmp_path: Path) -> None:
         check=True,
     )
     assert json.loads(done.stdout) == []
+
+
+def test_an_executable_of_the_run_carries_its_environment_and_directory(tmp_path: Path) -> None:
+    invocation = cli_invocation("plain_text", [], workdir=tmp_path, claude=sys.executable)
+    executable = invocation.write_executable(tmp_path / "claude")
+    report = "import json, os; print(json.dumps([os.getcwd(), os.environ['HOME']]))"
+    done = subprocess.run(
+        [str(executable), "-c", report],
+        env={"PATH": os.defpath},  # nothing of the caller's: the executable brings its own
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [str(invocation.cwd), str(invocation.home)]
+    assert invocation.requests() == []  # started through the launcher, which served nothing
