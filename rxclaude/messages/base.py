@@ -15,13 +15,15 @@ place instead of ending it.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
-from rich.table import Table
 
 from rxclaude.messages.display import message_html, message_repr, message_rich
 from rxclaude.messages.fields import JSONObject, get_str
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 ParseErrorReason = Literal[
     "invalid_json", "invalid_utf8", "frame_too_large", "truncated", "not_an_object"

@@ -13,12 +13,12 @@ as rich markup).
 from __future__ import annotations
 
 import json
-from typing import Any
-
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from rxclaude import _html
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 __all__ = ["message_html", "message_repr", "message_rich", "readable"]
 
@@ -84,6 +84,9 @@ def message_html(message: Any) -> str:
 
 def message_rich(message: Any) -> Table:
     """The readable content as a two-column table titled with the class, type and place."""
+    from rich.table import Table  # noqa: PLC0415 -- only when shown: rich is slow to import
+    from rich.text import Text  # noqa: PLC0415
+
     kind = message.type + (f"/{message.subtype}" if message.subtype is not None else "")
     title = f"{type(message).__name__} {kind} · offset {message.offset}, {message.nbytes} bytes"
     table = Table(title=Text(_html.visible(title)), show_header=False, box=None)

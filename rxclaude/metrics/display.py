@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from enum import Enum
-from typing import Any
-
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from rxclaude import _html
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 __all__ = ["snapshot_dict", "snapshot_html", "snapshot_rich"]
 
@@ -71,6 +71,9 @@ def snapshot_html(snapshot: Any) -> str:
 
 def snapshot_rich(snapshot: Any) -> Table:
     """The snapshot's figures in their groups, then the types and kinds seen."""
+    from rich.table import Table  # noqa: PLC0415 -- only when shown: rich is slow to import
+    from rich.text import Text  # noqa: PLC0415
+
     flat = snapshot_dict(snapshot)
     table = Table(title="MetricsSnapshot", show_header=False, box=None)
     for title, names in _GROUPS:

@@ -8,8 +8,7 @@ far, with the buffer figures of the attached ``backpressure`` operators (from th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from rxclaude.backpressure import BackpressureEventKind, BackpressureStatistics
 from rxclaude.messages.kinds import KIND_SETS, Kind
@@ -17,6 +16,9 @@ from rxclaude.metrics.display import snapshot_dict, snapshot_html, snapshot_rich
 from rxclaude.metrics.histogram import LatencyHistogram
 from rxclaude.metrics.recorders import Totals
 from rxclaude.sources import SpoolStatistics
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 __all__ = ["MetricsSnapshot", "make_snapshot"]
 
