@@ -32,6 +32,7 @@ import msgspec
 if __package__ in (None, ""):  # run as `python benchmarks/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.bounds import bound_ratio, measure_bounds
 from benchmarks.claude_metrics import LABEL as CLAUDE_LABEL
 from benchmarks.claude_metrics import check_claude, run_claude
 from benchmarks.common import (
@@ -49,6 +50,7 @@ from benchmarks.concurrent_streams import ConcurrentStreams
 from benchmarks.generate import GENERATOR_VERSION, generate
 from benchmarks.latency import run_latency
 from benchmarks.redis_path import RedisPath
+from benchmarks.replay import replay_corpus
 from benchmarks.sdk_path import OUTCOMES, check_sdk, prepare_sdk
 from benchmarks.sparse_router import LABEL as SPARSE_LABEL
 from benchmarks.sparse_router import check_sparse, run_sparse
@@ -414,6 +416,8 @@ def _measure_rss(path: Path, times: int, expected: int) -> dict[str, Any]:
 
 
 def _corpus(args: argparse.Namespace) -> Path:
+    if args.recordings is not None:
+        return replay_corpus(args.recordings, OUT_DIR, args.mb)
     if args.corpus is not None:
         path: Path = args.corpus
         if not path.is_file():
@@ -640,6 +644,42 @@ def report_throughput(
     return {"rounds": args.rounds, "cases": results, "ratios": ratios}
 
 
+def report_bounds(path: Path, cases: list[Case], rounds: int) -> dict[str, Any]:
+    """Time what decoding on demand could save (``benchmarks/bounds.py``); print the
+    ratios the lazy designs could reach at most, from this run's medians."""
+    by_key = {c.key: c for c in cases}
+    bounds = measure_bounds(str(path), rounds)
+    generic = bounds["generic_s"]
+    deferred_saving = generic - bounds["deferred_s"]
+    envelope_saving = generic - bounds["envelope_s"]
+    print(
+        f"\ndecoding on demand, bounds (lines in memory, medians of {rounds}): "
+        f"msgspec decode {generic * 1e3:.1f} ms; all but tool_use_result "
+        f"({bounds['tool_use_result_bytes'] / MB:.1f} MB) + its UTF-8 check "
+        f"{bounds['deferred_s'] * 1e3:.1f} ms; envelope + UTF-8 check of the line "
+        f"{bounds['envelope_s'] * 1e3:.1f} ms; non-ASCII bytes "
+        f"{100 * bounds['non_ascii_byte_share']:.2f} %"
+    )
+    if not all(by_key[key].measured for key in ("a", "b", "c", "d", "sparse")):
+        return bounds
+    median = {key: statistics.median(by_key[key].seconds) for key in ("a", "b", "c", "d", "sparse")}
+    reach: dict[str, float] = {}
+    for name, case, saving, target in (
+        ("b/a", "b", deferred_saving, TARGET_B_OVER_A),
+        ("c/a", "c", deferred_saving, TARGET_C_OVER_A),
+        ("d/a", "d", deferred_saving, TARGET_D_OVER_A),
+        ("sparse/a", "sparse", envelope_saving, TARGET_SPARSE_OVER_A),
+    ):
+        reach[name] = bound_ratio(median["a"], median[case], saving)
+        design = "envelope-only" if case == "sparse" else "on-demand tool_use_result"
+        print(
+            f"        {name:<8} at most {reach[name]:.3f} with {design} decoding "
+            f"(saves {saving * 1e3:.1f} ms; now {median['a'] / median[case]:.3f}, "
+            f"target {target:.2f})"
+        )
+    return bounds | {"reachable": reach}
+
+
 def report_latency(path: Path, rate: float, seconds: float) -> dict[str, Any]:
     """Run the live latency benchmark; print its lines."""
     label = "from_cli(paced writer) | d's stages"
@@ -717,6 +757,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--corpus", type=Path, help="use this NDJSON file instead of a generated corpus"
     )
     parser.add_argument(
+        "--recordings",
+        type=Path,
+        help="replay the stream-json recordings in this folder (e.g. ../shared/corpus/real) "
+        "to --mb MB as the corpus (benchmarks/replay.py)",
+    )
+    parser.add_argument(
         "--streams",
         type=int,
         default=DEFAULT_STREAMS,
@@ -778,12 +824,13 @@ def main(argv: list[str] | None = None) -> int:
             "path": str(path),
             "bytes": path.stat().st_size,
             "messages": lines,
-            "seed": None if args.corpus else args.seed,
-            "generator_version": None if args.corpus else GENERATOR_VERSION,
+            "seed": None if args.corpus or args.recordings else args.seed,
+            "generator_version": None if args.corpus or args.recordings else GENERATOR_VERSION,
             "frame_mix": dict(mix.most_common()),
         },
     }
     results |= report_throughput(path, lines, measured, args)
+    results["bounds"] = report_bounds(path, measured, args.rounds)
     results["latency"] = report_latency(path, args.rate, args.latency_seconds)
     results["memory"] = _report_memory(path, lines, args.rss_repeat)
     tree_mb = args.transcripts_mb or path.stat().st_size / MB

@@ -11,14 +11,17 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from benchmarks import run
+from benchmarks.bounds import _split_tool_use_results, _utf8_checked, bound_ratio, measure_bounds
 from benchmarks.common import BenchmarkError, CaseUnavailableError
 from benchmarks.concurrent_streams import THREADS_PER_STREAM, ConcurrentStreams
 from benchmarks.generate import generate
 from benchmarks.latency import run_latency
 from benchmarks.paced_writer import STAMP_KEY, frame_bodies
+from benchmarks.replay import replay_corpus
 from benchmarks.sdk_path import SdkPath
 
 SDK_INSTALLED = importlib.util.find_spec("claude_agent_sdk") is not None
@@ -247,3 +250,66 @@ def test_main_runs_every_case_and_writes_the_json(
     assert list(transcripts["cases"]) == ["ta", "tr", "th", "tstats"]
     assert transcripts["tree"]["bytes"] >= path.stat().st_size
     assert f"\ntstats     {transcripts['cases']['tstats']['label']}" in printed
+    bounds = results["bounds"]
+    assert set(bounds["reachable"]) == {"b/a", "c/a", "d/a", "sparse/a"}
+    assert bounds["tool_use_result_bytes"] > 0
+    assert "decoding on demand, bounds" in printed
+
+
+# -- bounds of decoding on demand ----------------------------------------------------------------
+
+
+def test_bounds_defer_exactly_the_tool_use_result_values(
+    corpus: tuple[Path, list[bytes]],
+) -> None:
+    _path, lines = corpus
+    rest, deferred = _split_tool_use_results([line.rstrip(b"\n") for line in lines])
+    frames = [json.loads(line) for line in lines]
+    values = [frame["tool_use_result"] for frame in frames if "tool_use_result" in frame]
+    assert values, "the corpus has tool results"
+    assert [json.loads(value) for value in deferred] == values
+    for frame in frames:
+        frame.pop("tool_use_result", None)
+    assert [json.loads(line) for line in rest] == frames
+
+
+def test_the_bounds_utf8_check_rejects_what_the_decoder_rejects() -> None:
+    assert _utf8_checked(b'{"type":"user","text":"caf\xc3\xa9"}')
+    with pytest.raises(UnicodeDecodeError):
+        _utf8_checked(b'{"type":"user","text":"caf\xc3"}')
+    with pytest.raises(msgspec.DecodeError):
+        msgspec.json.decode(b'{"type":"user","text":"caf\xc3"}')
+
+
+def test_bounds_count_the_non_ascii_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_bytes('{"type":"a","t":"é"}\n\n{"type":"b"}\n'.encode())
+    bounds = measure_bounds(str(path), rounds=1)
+    assert bounds["non_ascii_byte_share"] == 2 / (len('{"type":"a","t":"é"}'.encode()) + 12)
+    assert bounds["tool_use_result_bytes"] == 0
+    assert bound_ratio(1.0, 2.0, 1.0) == 1.0
+
+
+# -- replayed recordings ---------------------------------------------------------------------------
+
+
+def test_replay_corpus_repeats_the_output_recordings_only(tmp_path: Path) -> None:
+    recordings = tmp_path / "real"
+    recordings.mkdir()
+    (recordings / "a.jsonl").write_bytes(b'{"type":"system"}\nnot json\n\n{"type":"result"}\n')
+    (recordings / "b.ndjson").write_bytes(b'{"type":"assistant"}')
+    (recordings / "b.stdin.jsonl").write_bytes(b'{"type":"user"}\n')
+    (recordings / "x_large_lines.jsonl").write_bytes(b'{"type":"big"}\n')
+    (recordings / "t.jsonl").write_bytes(b'{"type":"user","sessionId":"s","parentUuid":null}\n')
+    (recordings / "notes.txt").write_bytes(b'{"type":"note"}\n')
+    path = replay_corpus(recordings, tmp_path / "out", mb=0.0001)
+    block = b'{"type":"system"}\n{"type":"result"}\n{"type":"assistant"}\n'
+    data = path.read_bytes()
+    assert len(data) >= 100 and len(data) % len(block) == 0
+    assert data == block * (len(data) // len(block))
+    assert replay_corpus(recordings, tmp_path / "out", mb=0.0001) == path
+
+
+def test_replay_corpus_refuses_a_folder_without_recordings(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="no stream-json recordings"):
+        replay_corpus(tmp_path, tmp_path / "out", mb=1)
