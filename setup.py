@@ -19,10 +19,12 @@ from setuptools import Extension, setup
 
 COMPILED_MODULES = [
     "rxclaude/framing/decoder.py",
+    "rxclaude/framing/deferred.py",
     "rxclaude/messages/kinds.py",
     "rxclaude/routing/sync_stream.py",
 ]
-"""What ``RXCLAUDE_MYPYC=1`` compiles: the framing's decoder, classification, sync routing."""
+"""What ``RXCLAUDE_MYPYC=1`` compiles: the framing's decoder and its halves around a ``BLOCK``
+buffer, classification, sync routing."""
 
 
 def extensions() -> list[Extension]:

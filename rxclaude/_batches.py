@@ -5,15 +5,27 @@ after it that can take those messages as one list (``backpressure``: one lock pe
 instead of one per message) subscribes through :meth:`BatchingObservable.subscribe_batches`.
 Everything else subscribes the usual way and sees one ``on_next`` per item; the items, their
 order and the terminal signals are the same either way.
+
+A buffer that holds its producer (``backpressure(Policy.BLOCK)``) can go further and ask the
+parser to decode on its consumer's side (:meth:`BatchingObservable.defer_decoding`): it
+then holds undecoded lines (:mod:`rxclaude.framing.deferred`).
 """
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from reactivex import Observable, abc
 
 _T = TypeVar("_T")
+
+
+class Observer(Protocol):
+    """An item's receiver: an ``abc.ObserverBase``, or a subscriber's callbacks."""
+
+    def on_next(self, value: Any, /) -> None: ...
+    def on_error(self, error: Exception, /) -> None: ...
+    def on_completed(self) -> None: ...
 
 
 class BatchObserver(Protocol[_T]):
@@ -35,3 +47,23 @@ class BatchingObservable(Observable[_T]):
     ) -> abc.DisposableBase:
         """Subscribe ``observer``: the same items as ``subscribe`` gives, in non-empty lists."""
         raise NotImplementedError
+
+    def defer_decoding(self, downstream: Observer) -> DeferredDecoding | None:
+        """Work left for the consumer's side of a buffer, if this Observable can leave some:
+        ``None`` (the default) when it cannot."""
+        return None
+
+
+class DeferredDecoding(Protocol):
+    """What :meth:`BatchingObservable.defer_decoding` returns: a source of undecoded
+    items (``subscribe``) and the observer that finishes them (``observer``) on their way
+    to the downstream it was given."""
+
+    @property
+    def observer(self) -> Observer:
+        """Takes each undecoded item and hands the finished ones downstream."""
+
+    def subscribe(
+        self, buffer: BatchObserver[Any], *, scheduler: abc.SchedulerBase | None = None
+    ) -> abc.DisposableBase:
+        """Subscribe ``buffer`` to the undecoded items, in non-empty lists."""

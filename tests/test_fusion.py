@@ -7,7 +7,6 @@ policies, errors and counts as the item-by-item path that any other operator in 
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -16,10 +15,9 @@ from conftest import TIMEOUT
 from fused_source import Batches
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reactivex import Observable
 from reactivex import operators as ops
 from reliability.framing_oracle import cut
-from waiting import HeldConsumer
+from waiting import HeldConsumer, run_threaded
 
 from rxclaude._batches import BatchingObservable
 from rxclaude.backpressure import Policy, backpressure
@@ -40,21 +38,6 @@ STREAM = (
 """Frames, junk, a CRLF line, a blank line, invalid UTF-8 and a truncated last frame."""
 
 
-def run_threaded(source: Observable[Message]) -> tuple[list[Message], list[Exception]]:
-    """Subscribe; wait for the end on whichever thread it comes."""
-    items: list[Message] = []
-    errors: list[Exception] = []
-    done = threading.Event()
-
-    def fail(error: Exception) -> None:
-        errors.append(error)
-        done.set()
-
-    source.subscribe(items.append, fail, done.set)
-    assert done.wait(TIMEOUT)
-    return items, errors
-
-
 def summary(messages: list[Message]) -> list[tuple[str, int, int, str | None]]:
     return [
         (m.type, m.offset, m.nbytes, m.reason if isinstance(m, ParseError) else None)
@@ -62,8 +45,18 @@ def summary(messages: list[Message]) -> list[tuple[str, int, int, str | None]]:
     ]
 
 
+@pytest.mark.parametrize(
+    ("policy", "expected_batches"),
+    [
+        # BLOCK decodes on the consumer's side: the buffer takes each chunk's lines,
+        # the blank one included, and the truncated last line at the end.
+        (Policy.BLOCK, [1, 6, 1]),
+        # The dropping policies take each chunk's messages, then the truncated last one.
+        (Policy.DROP_OLDEST, [1, 5, 1]),
+    ],
+)
 def test_parse_json_frames_offers_batches_and_backpressure_takes_them(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, policy: Policy, expected_batches: list[int]
 ) -> None:
     calls: list[int] = []
     original = BoundedBuffer.on_next_batch
@@ -77,11 +70,13 @@ def test_parse_json_frames_offers_batches_and_backpressure_takes_them(
     fused = reactivex.from_iterable(chunks).pipe(parse_json_frames())
     assert isinstance(fused, BatchingObservable)
 
-    items, errors = run_threaded(fused.pipe(backpressure(Policy.BLOCK)))
+    bp = backpressure(policy, buffer_size=64)
+    items, errors = run_threaded(fused.pipe(bp))
 
     assert errors == []
-    assert sum(calls) == len(items) == 7
-    assert len(calls) == 3  # the frames of each chunk, then the truncated last one at the end
+    assert len(items) == 7
+    assert calls == expected_batches
+    assert bp.statistics().produced == bp.statistics().delivered == sum(expected_batches)
 
 
 def test_fused_and_item_paths_deliver_the_same_messages() -> None:

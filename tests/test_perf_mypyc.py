@@ -20,7 +20,12 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-COMPILED = ["rxclaude.framing.decoder", "rxclaude.messages.kinds", "rxclaude.routing.sync_stream"]
+COMPILED = [
+    "rxclaude.framing.decoder",
+    "rxclaude.framing.deferred",
+    "rxclaude.messages.kinds",
+    "rxclaude.routing.sync_stream",
+]
 
 CHILD = """
 import json, sys, threading

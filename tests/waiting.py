@@ -5,9 +5,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from conftest import TIMEOUT
+from reactivex import Observable
+
+_T = TypeVar("_T")
 
 DEADLINE = TIMEOUT
 """The shared ``conftest.TIMEOUT``, by the name the waiting helpers' users know."""
@@ -45,3 +48,18 @@ class HeldConsumer:
 
     def on_completed(self) -> None:
         self.done.set()
+
+
+def run_threaded(source: Observable[_T]) -> tuple[list[_T], list[Exception]]:
+    """Subscribe; wait for the end, on whichever thread it comes; the items and errors."""
+    items: list[_T] = []
+    errors: list[Exception] = []
+    done = threading.Event()
+
+    def fail(error: Exception) -> None:
+        errors.append(error)
+        done.set()
+
+    source.subscribe(items.append, fail, done.set)
+    assert done.wait(DEADLINE)
+    return items, errors

@@ -34,13 +34,17 @@ Design decisions:
   its heap every batch (benchmarks/README.md has the figures). A consumer wakes blocked
   producers once a quarter of the capacity is free, or when it takes the next batch.
 * **Fusion with the parser.** Placed right after ``parse_json_frames``, the operator takes
-  each decoded chunk's messages as one list (``BatchingObservable.subscribe_batches``): one
-  lock, one peak check and at most one wake-up per chunk when they fit; otherwise it falls
-  back to item by item, so the policies see exactly what they would have. Items, order and
-  terminal signals are the same as through a plain ``subscribe``. The price: while
-  ``BLOCK`` holds the parser, the rest of its chunk's messages are already decoded and wait
-  in its hand, not just their bytes (one chunk's worth: 64 KiB from ``from_cli``, 512 KiB
-  from ``from_file``).
+  each chunk's items as one list (``BatchingObservable.subscribe_batches``): one lock, one
+  peak check and at most one wake-up per chunk when they fit; otherwise it falls back to
+  item by item, so the policies see exactly what they would have. Under ``BLOCK`` those
+  items are the chunk's undecoded lines, and the consumer decodes each one as it takes it
+  (``BatchingObservable.defer_decoding``, :mod:`rxclaude.framing.deferred`): a line waits
+  as one ``bytes`` instead of a decoded message's dozens of objects, which the garbage
+  collector tracked and which filled the caches (``benchmarks/README.md``); the capacity
+  then counts lines. The dropping policies take decoded messages, so that they drop
+  messages. Items, order and terminal signals are the same as through a plain
+  ``subscribe``. The price: while ``BLOCK`` holds the parser, the rest of its chunk waits
+  in its hand (one chunk's worth: 64 KiB from ``from_cli``, 512 KiB from ``from_file``).
 * **Garbage collection.** Buffered messages outlive CPython's young collections and get
   promoted, which triggers full collections that walk every tracked object in the process;
   that is why ``Message`` is not tracked by the cyclic collector (``gc=False``).
@@ -80,7 +84,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from reactivex import abc
 from reactivex.disposable import SingleAssignmentDisposable
@@ -91,6 +95,7 @@ from reactivex.scheduler import (
     VirtualTimeScheduler,
 )
 
+from rxclaude._batches import Observer
 from rxclaude.backpressure.events import (
     BackpressureEvent,
     BackpressureEventKind,
@@ -108,14 +113,6 @@ from rxclaude.backpressure.settings import (
 __all__ = ["AfterLock", "BoundedBuffer", "Observer"]
 
 _consumer_thread_numbers = itertools.count(1)
-
-
-class Observer(Protocol):
-    """The downstream: an ``abc.ObserverBase``, or a subscriber's callbacks."""
-
-    def on_next(self, value: Any, /) -> None: ...
-    def on_error(self, error: Exception, /) -> None: ...
-    def on_completed(self) -> None: ...
 
 
 class _Ended(abc.ObserverBase[Any]):

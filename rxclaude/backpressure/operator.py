@@ -130,11 +130,20 @@ class Backpressure:
             observer: Observer, scheduler: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
             with self._lock:  # a concurrent resize reaches it, or it starts at the new size
-                buffer = BoundedBuffer(self._settings, observer, self._hub, self._closed)
+                settings = self._settings
+                deferred = (
+                    source.defer_decoding(observer)
+                    if isinstance(source, BatchingObservable) and settings.policy is Policy.BLOCK
+                    else None
+                )
+                downstream = observer if deferred is None else deferred.observer
+                buffer = BoundedBuffer(settings, downstream, self._hub, self._closed)
                 self._live[buffer] = None
                 self._latest = buffer
             buffer.start()
-            if isinstance(source, BatchingObservable):
+            if deferred is not None:
+                buffer.attach(deferred.subscribe(buffer, scheduler=scheduler))
+            elif isinstance(source, BatchingObservable):
                 buffer.attach(source.subscribe_batches(buffer, scheduler=scheduler))
             else:
                 buffer.attach(source.subscribe(buffer, scheduler=scheduler))
@@ -211,6 +220,12 @@ def backpressure(
         source:  -0-1-2-3-4-5-|
         backpressure(DROP_OLDEST, buffer_size=2), consumer busy on 0
         result:  -0---------4-5-|   (dropped: 1, 2, 3)
+
+    Right after ``parse_json_frames()``, ``BLOCK`` buffers the undecoded lines and decodes
+    each one on the consumer's side as it takes it (the output is the same; a line waiting
+    is one ``bytes`` rather than a decoded message): there ``buffer_size`` and the
+    statistics count lines, which in NDJSON are the frames (a blank line, or each line of
+    an object spread over several, counts too).
 
     Examples:
         >>> bp = backpressure(Policy.BLOCK, buffer_size=64)

@@ -25,10 +25,13 @@ Rules, in the order they apply to each line:
   number, an escape or a UTF-8 character too).
 
 The modules, in the order a chunk meets them: :mod:`~rxclaude.framing.operator` (the Rx
-operator), :mod:`~rxclaude.framing.chunks` (what a chunk may be),
-:mod:`~rxclaude.framing.decoder` (lines and the fast path), :mod:`~rxclaude.framing.depth`
-(the nesting limit), :mod:`~rxclaude.framing.recovery` (the slow path) and
-:mod:`~rxclaude.framing.syntax` (what a piece of JSON text is).
+operator, and :mod:`~rxclaude.framing.errors` its exception),
+:mod:`~rxclaude.framing.chunks` (what a chunk may be), :mod:`~rxclaude.framing.decoder`
+(lines and the fast path), :mod:`~rxclaude.framing.depth` (the nesting limit),
+:mod:`~rxclaude.framing.recovery` (the slow path) and :mod:`~rxclaude.framing.syntax`
+(what a piece of JSON text is). :mod:`~rxclaude.framing.deferred` splits the decoder in two
+around a ``backpressure(Policy.BLOCK)`` buffer: lines cut on the producer's side, decoded
+on the consumer's.
 """
 
 from rxclaude.framing.chunks import BytesLike, chunk_bytes

@@ -15,25 +15,12 @@ from reactivex import Observable, abc
 from reactivex.disposable import SingleAssignmentDisposable
 from reactivex.scheduler import CurrentThreadScheduler
 
-from rxclaude._batches import BatchingObservable, BatchObserver
+from rxclaude._batches import BatchingObservable, BatchObserver, Observer
 from rxclaude.framing.chunks import BytesLike, chunk_bytes
 from rxclaude.framing.decoder import DEFAULT_MAX_FRAME_BYTES, FrameDecoder
+from rxclaude.framing.deferred import DeferredFrames
+from rxclaude.framing.errors import FrameDecodeError
 from rxclaude.messages import Message, ParseError, ResultCarryingError
-
-
-class FrameDecodeError(ValueError):
-    """A :class:`~rxclaude.messages.ParseError` in the form of an exception.
-
-    ``parse_json_frames(on_error="raise")`` ends the stream with it instead of emitting
-    the parse error; ``error`` is that :class:`~rxclaude.messages.ParseError`.
-    """
-
-    def __init__(self, error: ParseError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-    def __reduce__(self) -> tuple[type[FrameDecodeError], tuple[ParseError]]:
-        return (type(self), (self.error,))
 
 
 def parse_json_frames(
@@ -112,6 +99,12 @@ class _Frames(BatchingObservable[Message]):
         self, observer: BatchObserver[Message], *, scheduler: abc.SchedulerBase | None = None
     ) -> abc.DisposableBase:
         return self._decode(observer, observer.on_next_batch, scheduler)
+
+    def defer_decoding(self, downstream: Observer) -> DeferredFrames:
+        """Decode on the consumer's side of a buffer (see :mod:`rxclaude.framing.deferred`)."""
+        return DeferredFrames(
+            self._source, downstream, self._max_frame_bytes, self._raise_errors, self._scheduler
+        )
 
     def _decode(
         self,
