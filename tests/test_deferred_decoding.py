@@ -193,9 +193,12 @@ def test_block_holds_the_producer_after_capacity_lines_undecoded() -> None:
         consumer.on_completed,
     )
     assert consumer.holding.wait(TIMEOUT)
-    wait_until(lambda: bp.statistics().producers_waiting == 1)
-    statistics = bp.statistics()
-    assert statistics.size == 2  # lines 1 and 2 wait, undecoded; line 3 waits to get in
+
+    def held() -> bool:  # lines 1 and 2 wait, undecoded; line 3 waits to get in
+        statistics = bp.statistics()
+        return statistics.size == 2 and statistics.producers_waiting == 1
+
+    wait_until(held)
     assert produced == [0, 1, 2, 3]
     assert not finished.is_set()
     consumer.release.set()
