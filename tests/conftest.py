@@ -7,6 +7,7 @@ on ``sys.path``). Threaded tests synchronise on the recording's events, never on
 from __future__ import annotations
 
 import queue
+import signal
 import threading
 from typing import Generic, TypeVar
 
@@ -14,6 +15,12 @@ from reactivex import abc
 
 TIMEOUT = 60.0
 """Seconds a test waits for something that should happen; only reached when a test fails."""
+
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    # Started in the background by a shell without job control (``cmd &`` in a script),
+    # which ignores SIGINT and passes that on to every process it starts. The Ctrl-C tests
+    # need it: caught here, it is back to its default in every child too.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 _T = TypeVar("_T")
 
