@@ -21,6 +21,7 @@ from corpus_files import SHARED_CORPUS, bundled_recordings, decode
 from reactivex import Observable
 from reactivex import operators as ops
 from reactivex.testing import TestScheduler
+from waiting import run_threaded
 
 from benchmarks.generate import generate
 from rxclaude import (
@@ -233,16 +234,7 @@ def _pipeline(data: bytes, fused: bool) -> dict[str, Any]:
     source: Observable[Any] = rx.from_iterable(chunks)
     for stage in stages:
         source = stage(source)
-    items: list[Message] = []
-    errors: list[Exception] = []
-    done = threading.Event()
-
-    def failed(error: Exception) -> None:
-        errors.append(error)
-        done.set()
-
-    source.subscribe(items.append, failed, done.set)
-    assert done.wait(30)
+    items, errors = run_threaded(source)
     assert errors == []
     snapshot = metrics.snapshot()
     return {
