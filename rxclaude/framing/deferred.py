@@ -22,16 +22,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from reactivex import Observable, abc
-from reactivex.disposable import SingleAssignmentDisposable
-from reactivex.scheduler import CurrentThreadScheduler
+from reactivex import abc
 
-from rxclaude._batches import BatchObserver, Observer
-from rxclaude.framing.chunks import BytesLike, chunk_bytes
+from rxclaude._batches import Observer
+from rxclaude.framing.chunks import BytesLike
 from rxclaude.framing.decoder import FrameDecoder
-from rxclaude.framing.errors import FrameDecodeError
+from rxclaude.framing.errors import raising
 from rxclaude.framing.recovery import Append
-from rxclaude.messages import EXCERPT_BYTES, Message, ParseError, ResultCarryingError
+from rxclaude.messages import EXCERPT_BYTES, ResultCarryingError
 
 
 class OversizedLine(NamedTuple):
@@ -126,21 +124,14 @@ class DecodingObserver:
     ) -> None:
         self._downstream = downstream
         self._stamps = stamps
-        self._emit = downstream.on_next
-        if raise_errors:
-            self._emit = self._raising
-        self._decoder = FrameDecoder(max_frame_bytes=max_frame_bytes)
+        self._emit = raising(downstream.on_next) if raise_errors else downstream.on_next
+        self._now = datetime.min
+        self._decoder = FrameDecoder(self._emit, lambda: self._now, max_frame_bytes)
         self._decode_lines = self._decoder._decode_lines
         self._position = 0
         self._taken = 0
         self._stamp_end = 0
-        self._now = datetime.min
         self._failed = False
-
-    def _raising(self, message: Message) -> None:
-        if isinstance(message, ParseError):
-            raise FrameDecodeError(message)
-        self._downstream.on_next(message)
 
     def on_next(self, item: Any) -> None:
         self._taken += 1
@@ -188,78 +179,27 @@ class DecodingObserver:
         if self._stamps:
             self._now = self._stamps[-1][1]
         try:
-            self._decoder._recovery.release(
-                self._now, "the stream ended inside this JSON value", self._emit
-            )
+            self._decoder.finish()
         except Exception as error:  # on_error="raise"
             self._downstream.on_error(error)
             return False
         return True
 
 
-class DeferredFrames:
-    """One fused subscription: the producer's half to subscribe the buffer to, and the
-    consumer's half (:attr:`observer`) for the buffer to hand its items to."""
+class DeferredFrames(NamedTuple):
+    """One fused subscription: the producer's half to subscribe the buffer to (``subscribe``,
+    lines cut by a :class:`LineCutter`), and the consumer's half (``observer``) for the
+    buffer to hand its items to."""
 
-    def __init__(
-        self,
-        source: Observable[BytesLike],
-        downstream: Observer,
-        max_frame_bytes: int,
-        raise_errors: bool,
-        scheduler: abc.SchedulerBase | None,
-    ) -> None:
-        self._source = source
-        self._max_frame_bytes = max_frame_bytes
-        self._scheduler = scheduler
-        self._stamps: Stamps = deque()
-        self.observer = DecodingObserver(downstream, self._stamps, max_frame_bytes, raise_errors)
-
-    def subscribe(
-        self, buffer: BatchObserver[Any], *, scheduler: abc.SchedulerBase | None = None
-    ) -> abc.DisposableBase:
-        """Feed ``buffer`` the lines of the source's chunks."""
-        clock = self._scheduler or scheduler or CurrentThreadScheduler.singleton()
-        cutter = LineCutter(self._stamps, lambda: clock.now, self._max_frame_bytes)
-        subscription = SingleAssignmentDisposable()
-        stopped = False
-
-        def finish() -> None:
-            items = cutter.finish()
-            if items:
-                buffer.on_next_batch(items)
-
-        def on_next(chunk: BytesLike) -> None:
-            nonlocal stopped
-            if stopped:
-                return
-            if not isinstance(chunk, bytes):
-                try:
-                    chunk = chunk_bytes(chunk)
-                except TypeError as error:  # the source broke its contract: it ends here
-                    stopped = True
-                    subscription.dispose()
-                    finish()
-                    buffer.on_error(error)
-                    return
-            items = cutter.feed(chunk)
-            if items:
-                buffer.on_next_batch(items)
-
-        def on_completed() -> None:
-            if not stopped:
-                finish()
-                buffer.on_completed()
-
-        def on_error(error: Exception) -> None:
-            if not stopped:
-                finish()
-                buffer.on_error(error)
-
-        subscription.disposable = self._source.subscribe(
-            on_next, on_error, on_completed, scheduler=scheduler
-        )
-        return subscription
+    observer: DecodingObserver
+    subscribe: Callable[..., abc.DisposableBase]
 
 
-__all__ = ["DecodingObserver", "DeferredFrames", "LastLine", "LineCutter", "OversizedLine"]
+__all__ = [
+    "DecodingObserver",
+    "DeferredFrames",
+    "LastLine",
+    "LineCutter",
+    "OversizedLine",
+    "Stamps",
+]

@@ -1,8 +1,10 @@
-"""The exception form of a parse error."""
+"""The exception form of a parse error, and the delivery that raises it."""
 
 from __future__ import annotations
 
-from rxclaude.messages import ParseError
+from collections.abc import Callable
+
+from rxclaude.messages import Message, ParseError
 
 
 class FrameDecodeError(ValueError):
@@ -20,4 +22,16 @@ class FrameDecodeError(ValueError):
         return (type(self), (self.error,))
 
 
-__all__ = ["FrameDecodeError"]
+def raising(deliver: Callable[[Message], None]) -> Callable[[Message], None]:
+    """``deliver``, but a :class:`~rxclaude.messages.ParseError` raises
+    :class:`FrameDecodeError` instead (``parse_json_frames(on_error="raise")``)."""
+
+    def deliver_or_raise(message: Message) -> None:
+        if isinstance(message, ParseError):
+            raise FrameDecodeError(message)
+        deliver(message)
+
+    return deliver_or_raise
+
+
+__all__ = ["FrameDecodeError", "raising"]

@@ -8,8 +8,10 @@ the chunk; an ordinary observer gets each message as soon as it is decoded (the 
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
 from reactivex import Observable, abc
 from reactivex.disposable import SingleAssignmentDisposable
@@ -18,8 +20,8 @@ from reactivex.scheduler import CurrentThreadScheduler
 from rxclaude._batches import BatchingObservable, BatchObserver, Observer
 from rxclaude.framing.chunks import BytesLike, chunk_bytes
 from rxclaude.framing.decoder import DEFAULT_MAX_FRAME_BYTES, FrameDecoder
-from rxclaude.framing.deferred import DeferredFrames
-from rxclaude.framing.errors import FrameDecodeError
+from rxclaude.framing.deferred import DecodingObserver, DeferredFrames, LineCutter, Stamps
+from rxclaude.framing.errors import FrameDecodeError, raising
 from rxclaude.messages import Message, ParseError, ResultCarryingError
 
 
@@ -101,20 +103,35 @@ class _Frames(BatchingObservable[Message]):
         return self._decode(observer, observer.on_next_batch, scheduler)
 
     def defer_decoding(self, downstream: Observer) -> DeferredFrames:
-        """Decode on the consumer's side of a buffer (see :mod:`rxclaude.framing.deferred`)."""
-        return DeferredFrames(
-            self._source, downstream, self._max_frame_bytes, self._raise_errors, self._scheduler
-        )
+        """Decode on the consumer's side of a buffer (see :mod:`rxclaude.framing.deferred`):
+        this source's lines go to the buffer undecoded."""
+        stamps: Stamps = deque()
+        limit = self._max_frame_bytes
+
+        def subscribe(
+            buffer: BatchObserver[Any], *, scheduler: abc.SchedulerBase | None = None
+        ) -> abc.DisposableBase:
+            return self._decode(
+                buffer, buffer.on_next_batch, scheduler, lambda now: LineCutter(stamps, now, limit)
+            )
+
+        observer = DecodingObserver(downstream, stamps, limit, self._raise_errors)
+        return DeferredFrames(observer, subscribe)
 
     def _decode(
         self,
-        observer: abc.ObserverBase[Message] | BatchObserver[Message],
-        on_batch: Callable[[list[Message]], None] | None,
+        observer: abc.ObserverBase[Message] | BatchObserver[Any],
+        on_batch: Callable[[list[Any]], None] | None,
         subscribe_scheduler: abc.SchedulerBase | None,
+        cut: Callable[[Callable[[], datetime]], LineCutter] | None = None,
     ) -> abc.DisposableBase:
-        """Subscribe to the source; deliver to ``on_batch`` if given, else item by item."""
+        """Subscribe to the source; deliver to ``on_batch`` if given, else item by item.
+
+        With ``cut``, the decoder it makes from the clock cuts lines for a buffer to
+        decode later (:meth:`defer_decoding`), which raises parse errors itself.
+        """
         clock = self._scheduler or subscribe_scheduler or CurrentThreadScheduler.singleton()
-        raise_errors = self._raise_errors
+        raise_errors = self._raise_errors and cut is None
         subscription = SingleAssignmentDisposable()
         stopped = False
 
@@ -123,16 +140,12 @@ class _Frames(BatchingObservable[Message]):
         emit: Callable[[Message], None] | None = None
         if on_batch is None:
             assert isinstance(observer, abc.ObserverBase)
-            emit = observer.on_next
-            if raise_errors:
-                deliver = emit
+            emit = raising(observer.on_next) if raise_errors else observer.on_next
 
-                def emit(message: Message) -> None:
-                    if isinstance(message, ParseError):
-                        raise FrameDecodeError(message)
-                    deliver(message)
+        def now() -> datetime:
+            return clock.now
 
-        decoder = FrameDecoder(emit, lambda: clock.now, self._max_frame_bytes)
+        decoder = FrameDecoder(emit, now, self._max_frame_bytes) if cut is None else cut(now)
 
         def fail(error: Exception) -> None:
             nonlocal stopped
