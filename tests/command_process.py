@@ -3,13 +3,19 @@ shows as it shows it (a pipe line by line, a pseudo-terminal), never waiting for
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
 import select
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -83,3 +89,30 @@ def read_terminal_to_end(fd: int) -> bytes:
         if not chunk:
             return seen
         seen += chunk
+
+
+@contextmanager
+def watched(arguments: list[str], **options: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """``subprocess.Popen(arguments, **options)``, killed if it still runs after
+    ``TIMEOUT``: a test waiting on a command that never answers fails instead of hanging."""
+    with subprocess.Popen(arguments, **options) as process:
+        watchdog = threading.Timer(TIMEOUT, process.kill)
+        watchdog.start()
+        try:
+            yield process
+        finally:
+            watchdog.cancel()
+
+
+def colour_terminal() -> tuple[int, int, dict[str, str]]:
+    """A 30 x 120 pseudo-terminal and an environment in which the command sees a colour
+    terminal: the side to read, the side to give the command, and the environment."""
+    terminal, command_side = pty.openpty()
+    fcntl.ioctl(command_side, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "COLUMNS", "LINES")
+    }
+    environment["TERM"] = "xterm-256color"
+    return terminal, command_side, environment

@@ -16,13 +16,19 @@ import os
 import re
 import socket
 import subprocess
-import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from command_process import CHILDREN, COMMAND, executable, read_lines_until, rxclaude
+from command_process import (
+    CHILDREN,
+    COMMAND,
+    executable,
+    read_lines_until,
+    rxclaude,
+    watched,
+)
 from conftest import TIMEOUT
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -135,32 +141,27 @@ def test_run_serves_its_metrics_on_loopback_while_it_runs(tmp_path: Path) -> Non
     claude = executable(tmp_path / "claude", CHILDREN / "echo_claude.py")
     arguments = [*COMMAND, "run", "--prometheus", "0", "--claude", str(claude)]
     arguments += ["--", "-p", "--input-format", "stream-json"]
-    with subprocess.Popen(
+    with watched(
         arguments, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     ) as process:
         assert process.stdin and process.stdout and process.stderr
-        watchdog = threading.Timer(TIMEOUT, process.kill)
-        watchdog.start()
-        try:
-            announced = process.stderr.readline().decode()
-            found = re.fullmatch(
-                r"rxclaude run: metrics on (http://127\.0\.0\.1:\d+/metrics)\n", announced
-            )
-            assert found is not None, announced
-            url = found.group(1)
-            process.stdin.write(turn("first"))
-            process.stdin.flush()
-            read_lines_until(process.stdout, b"echo: first")
-            first = scrape(url)
-            process.stdin.write(turn("second"))
-            process.stdin.flush()
-            read_lines_until(process.stdout, b"echo: second")
-            second = scrape(url)
-            process.stdin.close()
-            figures = process.stdout.read().decode()
-            stderr = process.stderr.read().decode()
-        finally:
-            watchdog.cancel()
+        announced = process.stderr.readline().decode()
+        found = re.fullmatch(
+            r"rxclaude run: metrics on (http://127\.0\.0\.1:\d+/metrics)\n", announced
+        )
+        assert found is not None, announced
+        url = found.group(1)
+        process.stdin.write(turn("first"))
+        process.stdin.flush()
+        read_lines_until(process.stdout, b"echo: first")
+        first = scrape(url)
+        process.stdin.write(turn("second"))
+        process.stdin.flush()
+        read_lines_until(process.stdout, b"echo: second")
+        second = scrape(url)
+        process.stdin.close()
+        figures = process.stdout.read().decode()
+        stderr = process.stderr.read().decode()
         assert process.wait() == 0, stderr
     unknown = frozenset({("model", "(unknown)")})  # the stand-in's answers name no model
     assistant = frozenset({("type", "assistant")})

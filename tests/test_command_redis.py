@@ -6,16 +6,11 @@ no password reaches the output, whatever fails.
 
 from __future__ import annotations
 
-import fcntl
 import io
 import json
 import os
-import pty
 import signal
-import struct
 import subprocess
-import termios
-import threading
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,10 +24,12 @@ from command_process import (
     CHILDREN,
     COMMAND,
     Outcome,
+    colour_terminal,
     executable,
     read_terminal,
     read_terminal_to_end,
     rxclaude,
+    watched,
 )
 from conftest import TIMEOUT
 from waiting import wait_until
@@ -158,27 +155,18 @@ def test_ctrl_c_ends_the_live_view_with_its_figures(
 ) -> None:
     written = write_host(redis_client, "fleet:a", "host-a", RECORDING.read_bytes())
     arguments = [*COMMAND, "stats", "--json", "--from-redis", redis_server.url, "fleet:a"]
-    with subprocess.Popen(
+
+    def all_counted() -> bool:
+        # Each entry is acknowledged once the handlers have counted it.
+        groups = redis_client.xinfo_groups("fleet:a")
+        return bool(groups) and groups[0]["entries-read"] == written and groups[0]["pending"] == 0
+
+    with watched(
         [*arguments, "--group", "dash"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     ) as process:
-        watchdog = threading.Timer(TIMEOUT, process.kill)
-        watchdog.start()
-        try:
-
-            def all_counted() -> bool:
-                # Each entry is acknowledged once the handlers have counted it.
-                groups = redis_client.xinfo_groups("fleet:a")
-                return (
-                    bool(groups)
-                    and groups[0]["entries-read"] == written
-                    and (groups[0]["pending"] == 0)
-                )
-
-            wait_until(all_counted)
-            process.send_signal(signal.SIGINT)
-            stdout, stderr = process.communicate()
-        finally:
-            watchdog.cancel()
+        wait_until(all_counted)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate()
     assert process.returncode == 130, stderr
     document = json.loads(stdout)
     assert document["messages"]["total"] == written
@@ -286,20 +274,14 @@ def test_on_a_terminal_the_host_table_is_redrawn_as_hosts_come(
 ) -> None:
     data = RECORDING.read_bytes()
     write_host(redis_client, "fleet:a", "host-a", data)
-    terminal, command_side = pty.openpty()
-    fcntl.ioctl(command_side, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
-    environment = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "COLUMNS", "LINES")
-    }
+    terminal, command_side, environment = colour_terminal()
     arguments = [*COMMAND, "stats", "--from-redis", redis_server.url, "fleet:a", "fleet:b"]
-    with subprocess.Popen(
+    with watched(
         arguments,
         stdin=subprocess.DEVNULL,
         stdout=command_side,
         stderr=subprocess.PIPE,
-        env={**environment, "TERM": "xterm-256color"},
+        env=environment,
     ) as process:
         os.close(command_side)
         try:

@@ -12,10 +12,16 @@ import json
 import os
 import pty
 import subprocess
-import threading
 from pathlib import Path
 
-from command_process import CHILDREN, COMMAND, executable, read_lines_until, rxclaude
+from command_process import (
+    CHILDREN,
+    COMMAND,
+    executable,
+    read_lines_until,
+    rxclaude,
+    watched,
+)
 from conftest import TIMEOUT
 
 
@@ -59,24 +65,19 @@ def test_turns_from_a_file_reach_the_cli(tmp_path: Path) -> None:
 def test_turns_from_an_open_pipe_are_streamed_as_they_come(tmp_path: Path) -> None:
     claude = echo_claude(tmp_path)
     arguments = run_command(claude, "-p", "--input-format", "stream-json")
-    with subprocess.Popen(
+    # Watched: a command that waits for the end of stdin would never answer.
+    with watched(
         arguments, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     ) as process:
         assert process.stdin and process.stdout and process.stderr
-        # A watchdog: a command that waits for the end of stdin would never answer.
-        watchdog = threading.Timer(TIMEOUT, process.kill)
-        watchdog.start()
-        try:
-            process.stdin.write(turn("first"))
-            process.stdin.flush()
-            early = read_lines_until(process.stdout, b"echo: first")
-            # The first answer came while stdin is still open; only now the second turn.
-            process.stdin.write(turn("second"))
-            process.stdin.close()
-            late = process.stdout.read()
-            stderr = process.stderr.read()
-        finally:
-            watchdog.cancel()
+        process.stdin.write(turn("first"))
+        process.stdin.flush()
+        early = read_lines_until(process.stdout, b"echo: first")
+        # The first answer came while stdin is still open; only now the second turn.
+        process.stdin.write(turn("second"))
+        process.stdin.close()
+        late = process.stdout.read()
+        stderr = process.stderr.read()
         assert process.wait() == 0, stderr
     assert b"echo: second" not in early
     assert b"echo: second\n" in late

@@ -6,14 +6,10 @@ stream arrives and waits for what the terminal shows, never for a time.
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
-import struct
 import subprocess
-import termios
 
-from command_process import COMMAND, read_terminal, read_terminal_to_end
+from command_process import COMMAND, colour_terminal, read_terminal, read_terminal_to_end
 from conftest import TIMEOUT
 
 from rxclaude import sample_path
@@ -22,14 +18,7 @@ from rxclaude import sample_path
 def test_a_terminal_gets_colours_a_status_line_and_the_text_as_it_streams() -> None:
     lines = sample_path("tool_use_partial").read_bytes().splitlines(keepends=True)
     first_delta = next(n for n, line in enumerate(lines) if b'"text_delta"' in line)
-    terminal, command_side = pty.openpty()
-    fcntl.ioctl(command_side, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
-    environment = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "COLUMNS", "LINES")
-    }
-    environment["TERM"] = "xterm-256color"
+    terminal, command_side, environment = colour_terminal()
     with subprocess.Popen(
         [*COMMAND, "view", "-"],
         stdin=subprocess.PIPE,

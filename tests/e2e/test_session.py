@@ -91,6 +91,8 @@ HANDSHAKE = [("sent", "initialize"), ("received", "response/success")]
 PERMISSION = [("received", "can_use_tool"), ("sent", "response/success")]
 TOOL_TURN = ["system/init", "assistant", "assistant", "user", "assistant", "result/success"]
 """A turn of ``permission_write``: text, the tool call, its result, text, the result."""
+TOUCH_TURN = ["system/init", "assistant", "user", "assistant", "result/success"]
+"""A turn of ``bash_touch``: the tool call, its result, text, the result."""
 
 
 @pytest.fixture
@@ -256,13 +258,7 @@ def test_hooks_are_called_back_and_a_pre_tool_hook_can_deny(
     runs.append(run)
     run.session.start()
     turn = run.ask(run.scenario.prompts[0])
-    assert [label(message) for message in turn] == [
-        "system/init",
-        "assistant",
-        "user",
-        "assistant",
-        "result/success",
-    ]
+    assert [label(message) for message in turn] == TOUCH_TURN
     assert run.exchanges == [
         *HANDSHAKE,
         ("received", "hook_callback"),
@@ -309,13 +305,7 @@ def test_a_pre_tool_hook_allows_and_a_post_tool_hook_sees_the_result(
     runs.append(run)
     run.session.start()
     turn = run.ask(run.scenario.prompts[0])
-    assert [label(message) for message in turn] == [
-        "system/init",
-        "assistant",
-        "user",
-        "assistant",
-        "result/success",
-    ]
+    assert [label(message) for message in turn] == TOUCH_TURN
     hook_exchange = [("received", "hook_callback"), ("sent", "response/success")]
     assert run.exchanges == [*HANDSHAKE, *hook_exchange, *hook_exchange]
     ((tool_id, _, tool_input),) = run.scenario.tool_calls
