@@ -5,12 +5,11 @@ the time between the arrivals of its call and its result."""
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import pytest
-from conftest import TIMEOUT
 from test_claude_metrics import comparable, counted_in_file, prometheus_client
+from waiting import run_threaded
 
 from rxclaude import find_claude
 from rxclaude.framing import parse_json_frames
@@ -38,21 +37,11 @@ def run(scenario: str, tmp_path: Path, *extra: str) -> tuple[list[Message], Clau
     claude.attach(router)
     registry = prometheus_client.CollectorRegistry()
     PrometheusExporter(metrics, registry=registry, claude=claude)
-    messages: list[Message] = []
-    errors: list[Exception] = []
-    done = threading.Event()
-
-    def failed(error: Exception) -> None:
-        errors.append(error)
-        done.set()
-
-    subscription = (
-        invocation.source()
-        .pipe(parse_json_frames(), route_by_type(router), measure(metrics, router=router))
-        .subscribe(messages.append, failed, done.set)
+    messages, errors = run_threaded(
+        invocation.source().pipe(
+            parse_json_frames(), route_by_type(router), measure(metrics, router=router)
+        )
     )
-    assert done.wait(TIMEOUT), "the CLI run did not end"
-    subscription.dispose()
     assert not errors or isinstance(errors[0], CLIProcessError), errors
     return messages, claude, prometheus_client.generate_latest(registry).decode()
 

@@ -50,8 +50,15 @@ class HeldConsumer:
         self.done.set()
 
 
-def run_threaded(source: Observable[_T]) -> tuple[list[_T], list[Exception]]:
-    """Subscribe; wait for the end, on whichever thread it comes; the items and errors."""
+def run_threaded(
+    source: Observable[_T], deadline: float = DEADLINE
+) -> tuple[list[_T], list[Exception]]:
+    """Subscribe; wait for the end, on whichever thread it comes; the items and errors.
+
+    Raises:
+        AssertionError: the stream had not ended after ``deadline`` seconds; the
+            subscription is disposed first (which ends a CLI it runs).
+    """
     items: list[_T] = []
     errors: list[Exception] = []
     done = threading.Event()
@@ -60,6 +67,8 @@ def run_threaded(source: Observable[_T]) -> tuple[list[_T], list[Exception]]:
         errors.append(error)
         done.set()
 
-    source.subscribe(items.append, fail, done.set)
-    assert done.wait(DEADLINE)
+    subscription = source.subscribe(items.append, fail, done.set)
+    if not done.wait(deadline):
+        subscription.dispose()
+        raise AssertionError(f"the stream had not ended after {deadline} s ({len(items)} items)")
     return items, errors

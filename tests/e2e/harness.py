@@ -8,13 +8,13 @@ with the built-in handlers and ``assemble_partials``.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from reactivex import Observable
+from waiting import run_threaded
 
 from rxclaude import (
     Message,
@@ -64,18 +64,7 @@ def collect(source: Observable[_T], deadline: float = RUN_DEADLINE) -> Outcome[_
         AssertionError: the stream had not ended by the deadline; the subscription is
             disposed first, which ends the CLI.
     """
-    items: list[_T] = []
-    errors: list[Exception] = []
-    done = threading.Event()
-
-    def on_error(error: Exception) -> None:
-        errors.append(error)
-        done.set()
-
-    subscription = source.subscribe(items.append, on_error, done.set)
-    if not done.wait(deadline):
-        subscription.dispose()
-        raise AssertionError(f"the run had not ended after {deadline} s ({len(items)} items)")
+    items, errors = run_threaded(source, deadline)
     return Outcome(items, errors[0] if errors else None)
 
 
